@@ -1,0 +1,1 @@
+"""The operators a task runs: sources, transforms and sinks, all on Arrow record batches."""

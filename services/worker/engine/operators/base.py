@@ -1,0 +1,177 @@
+"""What every operator implements, and what the task gives it to work with.
+
+Operators of a chain call each other directly (push): a source's batch is handed to the
+first operator, which emits its result to the next, down to the sink. The same interface
+will serve operators fed from an exchange (a queue of batches from other tasks): they
+only see `process_batch` / `process_control` / `finish` calls and an `Output` to emit to.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import pyarrow as pa
+
+from services.paths import PathPolicy
+from services.worker.engine.envelope import Batch, ControlMessage, Message
+from services.worker.engine.errors import ConnectorOptionError
+from services.worker.engine.row_schema import RowSchema
+from services.worker.engine.subtask_metrics import OperatorMetrics
+from services.worker.engine.telemetry_buffer import LogLevel, TelemetryBuffer
+from weir.v1 import dataflow_pb2
+
+
+class Output(Protocol):
+    """Where an operator sends what it produces."""
+
+    def emit(self, message: Message) -> None: ...
+
+
+@dataclass(frozen=True)
+class OperatorContext:
+    """Who an operator subtask is, and where it reports."""
+
+    job_id: str
+    task_id: str
+    operator_id: str
+    operator_name: str
+    subtask_index: int
+    parallelism: int
+    metrics: OperatorMetrics
+    telemetry: TelemetryBuffer
+
+    def log(self, message: str, level: LogLevel.ValueType = LogLevel.info, **details: object) -> None:
+        """A job log record from this operator subtask."""
+        self.telemetry.log(self.job_id, level, message, self.operator_id, self.subtask_index, details)
+
+
+class Operator(abc.ABC):
+    """A transform or a sink: consumes messages from one input.
+
+    Constructed from its plan entry and its input schema (compiling whatever it needs, once);
+    `output_schema` is what it emits.
+    """
+
+    operator_name: ClassVar[str]
+    output_schema: RowSchema
+
+    def __init__(self, spec: dataflow_pb2.Operator, input_schema: RowSchema) -> None:
+        self.spec = spec
+        self.input_schema = input_schema
+        self.output_schema = input_schema
+        self._context: OperatorContext | None = None
+
+    @property
+    def context(self) -> OperatorContext:
+        if self._context is None:
+            raise RuntimeError(f"operator {self.spec.id} is not open")
+        return self._context
+
+    def open(self, context: OperatorContext) -> None:
+        """Prepare to process; called on the task's thread before any message."""
+        self._context = context
+
+    @abc.abstractmethod
+    def process_batch(self, batch: Batch, output: Output) -> None:
+        """Process one batch, emitting results to `output`."""
+
+    def process_control(self, message: ControlMessage, output: Output) -> None:
+        """Handle a barrier or watermark; stateless operators pass it on."""
+        output.emit(message)
+
+    def finish(self, output: Output) -> None:  # noqa: B027 (optional hook)
+        """The input ended: emit whatever is still held (windows, buffers)."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release resources; called once, also after a failure or a cancel."""
+
+
+class SinkOperator(Operator):
+    """Writes batches to a connector; measures latency (source read to sink write)."""
+
+    connector: ClassVar[str]
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, str], paths: PathPolicy | None) -> None:
+        """Raise `ConnectorOptionError` if the table's options are not valid for this sink."""
+        for key in options:
+            raise ConnectorOptionError(key, f"unknown option {key!r} for connector {cls.connector!r}")
+
+    def process_batch(self, batch: Batch, output: Output) -> None:
+        self.write(batch)
+        self.context.metrics.observe_latency(batch.read_time_ns, batch.num_rows)
+
+    @abc.abstractmethod
+    def write(self, batch: Batch) -> None:
+        """Write one batch."""
+
+    def flush(self) -> None:
+        """Make everything written so far durable or visible."""
+
+    def finish(self, output: Output) -> None:
+        self.flush()
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A source has nothing to emit before `resume_at` (a `time.monotonic()` instant)."""
+
+    resume_at: float
+
+
+class Exhausted:
+    """A source has emitted all its data."""
+
+
+EXHAUSTED = Exhausted()
+
+Poll = pa.RecordBatch | Pending | Exhausted
+
+
+class SourceOperator(abc.ABC):
+    """Reads a connector table for one subtask.
+
+    The task pulls (`poll`) rather than the source pushing, so that the task decides, between
+    two batches, when to stop and (later) where to inject checkpoint barriers: a source only
+    produces data and says when more will be ready.
+    """
+
+    connector: ClassVar[str]
+    operator_name: ClassVar[str]
+
+    @classmethod
+    @abc.abstractmethod
+    def validate_options(cls, options: Mapping[str, str], paths: PathPolicy | None) -> None:
+        """Raise `ConnectorOptionError` if the table's options are not valid for this source."""
+
+    @classmethod
+    @abc.abstractmethod
+    def table_schema(cls, declared: RowSchema | None) -> RowSchema:
+        """The schema of a table of this connector, given the columns the user declared (if
+        any); raise `ConnectorOptionError` if the declaration does not fit."""
+
+    def __init__(self, spec: dataflow_pb2.Operator, subtask_index: int, parallelism: int) -> None:
+        self.spec = spec
+        self.subtask_index = subtask_index
+        self.parallelism = parallelism
+        self.output_schema = RowSchema.from_columns(spec.source.schema)
+        self._context: OperatorContext | None = None
+
+    @property
+    def context(self) -> OperatorContext:
+        if self._context is None:
+            raise RuntimeError(f"operator {self.spec.id} is not open")
+        return self._context
+
+    def open(self, context: OperatorContext) -> None:
+        self._context = context
+
+    @abc.abstractmethod
+    def poll(self) -> Poll:
+        """The next batch, or when to ask again, or that there is no more; never blocks long."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release resources; called once, also after a failure or a cancel."""

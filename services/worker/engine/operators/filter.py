@@ -1,0 +1,27 @@
+"""Keeps the rows for which a SQL condition is true (NULL counts as false, as in SQL)."""
+
+from __future__ import annotations
+
+from services.worker.engine.envelope import Batch
+from services.worker.engine.expressions import check_guards, compile_predicate, parse_expression
+from services.worker.engine.frames import to_frame, to_record_batch
+from services.worker.engine.operators.base import Operator, Output
+from services.worker.engine.row_schema import RowSchema
+from weir.v1 import dataflow_pb2
+
+
+class FilterOperator(Operator):
+    operator_name = "Filter"
+
+    def __init__(self, spec: dataflow_pb2.Operator, input_schema: RowSchema) -> None:
+        super().__init__(spec, input_schema)
+        self._predicate = compile_predicate(parse_expression(spec.filter.predicate), input_schema)
+
+    def process_batch(self, batch: Batch, output: Output) -> None:
+        frame = to_frame(batch.data)
+        check_guards(frame, self._predicate.guards)
+        kept = frame.filter(self._predicate.expr)
+        if kept.height == frame.height:
+            output.emit(batch)
+        elif kept.height:
+            output.emit(Batch(to_record_batch(kept), batch.read_time_ns))

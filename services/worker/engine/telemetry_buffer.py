@@ -1,0 +1,230 @@
+"""Everything a worker's tasks report, buffered until the telemetry stream drains it.
+
+One buffer per worker process, shared by all its tasks. `drain()` turns what accumulated
+since the previous drain into one `ReportRequest`: counter deltas per operator subtask,
+time fractions, latency histogram deltas, preview rows, log and error records. Everything
+is bounded: preview rows per operator, and log and error records per report (with a
+warning saying how many were dropped), so a noisy job cannot grow a worker's memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from services.clock import now_ms
+from services.ids import new_id
+from services.worker.engine.latency_histogram import LATENCY_BOUNDS_MS
+from services.worker.engine.subtask_metrics import CounterSnapshot, OperatorMetrics, Role, TaskMetrics
+from weir.v1 import logs_pb2, telemetry_pb2
+
+MAX_PREVIEW_ROWS_PER_OPERATOR = 200
+MAX_LOG_RECORDS_PER_REPORT = 1000
+MAX_ERROR_RECORDS_PER_REPORT = 1000
+MAX_RECORD_CHARS = 4096
+MAX_MESSAGE_CHARS = 4096
+
+LogLevel = logs_pb2.LogEntry.Level
+ErrorLevel = logs_pb2.JobError.Level
+
+
+@dataclass
+class _Preview:
+    rows: list[str] = field(default_factory=list)
+    received: int = 0
+    timestamp: float = 0.0
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class TelemetryBuffer:
+    """Thread-safe: tasks write from their threads, the telemetry stream drains."""
+
+    def __init__(self, max_preview_rows: int = MAX_PREVIEW_ROWS_PER_OPERATOR) -> None:
+        self._lock = threading.Lock()
+        self._max_preview_rows = max_preview_rows
+        self._tasks: list[TaskMetrics] = []
+        self._previews: dict[tuple[str, str], _Preview] = {}
+        self._logs: list[telemetry_pb2.JobLogRecord] = []
+        self._errors: list[telemetry_pb2.JobErrorRecord] = []
+        self._dropped_logs: dict[str, int] = {}
+        self._dropped_errors: dict[str, int] = {}
+
+    # Tasks
+
+    def register_task(
+        self,
+        job_id: str,
+        task_id: str,
+        subtask_index: int,
+        parallelism: int,
+        operators: Sequence[tuple[str, str, Role.ValueType]],
+    ) -> TaskMetrics:
+        """Start reporting a task's operators (id, name, role); reported until it ends."""
+        metrics = TaskMetrics(
+            job_id,
+            task_id,
+            subtask_index,
+            parallelism,
+            [OperatorMetrics(*operator) for operator in operators],
+        )
+        with self._lock:
+            self._tasks.append(metrics)
+        return metrics
+
+    # Preview rows
+
+    def preview_room(self, job_id: str, operator_id: str) -> int:
+        """How many more preview rows of this operator the next report keeps."""
+        with self._lock:
+            preview = self._previews.get((job_id, operator_id))
+            return self._max_preview_rows - (len(preview.rows) if preview else 0)
+
+    def add_preview(self, job_id: str, operator_id: str, rows_json: Sequence[str], received: int) -> None:
+        """Add rows (JSON objects) a preview sink received; `received` counts kept or not."""
+        with self._lock:
+            preview = self._previews.setdefault((job_id, operator_id), _Preview())
+            room = self._max_preview_rows - len(preview.rows)
+            preview.rows.extend(rows_json[: max(room, 0)])
+            preview.received += received
+            preview.timestamp = now_ms()
+
+    # Logs and errors
+
+    def log(
+        self,
+        job_id: str,
+        level: LogLevel.ValueType,
+        message: str,
+        operator_id: str = "",
+        task_index: int = 0,
+        details: Mapping[str, object] | None = None,
+    ) -> None:
+        entry = logs_pb2.LogEntry(
+            id=new_id("log"),
+            timestamp=now_ms(),
+            level=level,
+            operator_id=operator_id,
+            task_index=task_index,
+            message=_truncate(message, MAX_MESSAGE_CHARS),
+        )
+        if details:
+            entry.details.update(dict(details))
+        with self._lock:
+            if len(self._logs) >= MAX_LOG_RECORDS_PER_REPORT:
+                self._dropped_logs[job_id] = self._dropped_logs.get(job_id, 0) + 1
+                return
+            self._logs.append(telemetry_pb2.JobLogRecord(job_id=job_id, entry=entry))
+
+    def error(
+        self,
+        job_id: str,
+        message: str,
+        operator_id: str,
+        task_index: int,
+        details: str = "",
+        record: str = "",
+        level: ErrorLevel.ValueType = ErrorLevel.error,
+    ) -> None:
+        error = logs_pb2.JobError(
+            id=new_id("err"),
+            timestamp=now_ms(),
+            level=level,
+            operator_id=operator_id,
+            task_index=task_index,
+            message=_truncate(message, MAX_MESSAGE_CHARS),
+            details=_truncate(details, MAX_RECORD_CHARS),
+            record=_truncate(record, MAX_RECORD_CHARS),
+        )
+        with self._lock:
+            if len(self._errors) >= MAX_ERROR_RECORDS_PER_REPORT:
+                self._dropped_errors[job_id] = self._dropped_errors.get(job_id, 0) + 1
+                return
+            self._errors.append(telemetry_pb2.JobErrorRecord(job_id=job_id, error=error))
+
+    # Draining
+
+    def drain(self) -> telemetry_pb2.ReportRequest:
+        """Everything since the previous drain; `worker_id` and `seq` are the caller's."""
+        with self._lock:
+            report = telemetry_pb2.ReportRequest(timestamp=now_ms())
+            # Whether a task ended is read before its counters: a task's last counts precede
+            # its end, so a task seen ended here is reported complete and can be dropped.
+            ended = [task.ended for task in self._tasks]
+            for task in self._tasks:
+                report.subtasks.extend(self._subtask_reports(task))
+            self._tasks = [task for task, gone in zip(self._tasks, ended, strict=True) if not gone]
+            for (job_id, operator_id), preview in self._previews.items():
+                if preview.received:
+                    report.preview.append(
+                        telemetry_pb2.PreviewBatch(
+                            job_id=job_id,
+                            operator_id=operator_id,
+                            timestamp=preview.timestamp,
+                            rows_json=preview.rows,
+                            received=preview.received,
+                        )
+                    )
+            self._previews = {}
+            logs, self._logs = self._logs, []
+            errors, self._errors = self._errors, []
+            dropped_logs, self._dropped_logs = self._dropped_logs, {}
+            dropped_errors, self._dropped_errors = self._dropped_errors, {}
+        report.logs.extend(logs)
+        report.errors.extend(errors)
+        for job_id in sorted(dropped_logs.keys() | dropped_errors.keys()):
+            report.logs.append(
+                self._dropped_notice(job_id, dropped_logs.get(job_id, 0), dropped_errors.get(job_id, 0))
+            )
+        return report
+
+    @staticmethod
+    def _subtask_reports(task: TaskMetrics) -> list[telemetry_pb2.SubtaskReport]:
+        # Time first: an operator's counters read after it are never older than its interval.
+        interval_ns, shares = task.take_time_shares()
+        reports = []
+        for operator in task.operators:
+            now = operator.snapshot()
+            before = operator.reported
+            operator.reported = now
+            report = telemetry_pb2.SubtaskReport(
+                job_id=task.job_id,
+                operator_id=operator.operator_id,
+                operator_name=operator.operator_name,
+                subtask_index=task.subtask_index,
+                parallelism=task.parallelism,
+                role=operator.role,
+                records_in=now.records_in - before.records_in,
+                records_out=now.records_out - before.records_out,
+                bytes_in=now.bytes_in - before.bytes_in,
+                bytes_out=now.bytes_out - before.bytes_out,
+                errors=now.errors - before.errors,
+                warnings=now.warnings - before.warnings,
+                busy_fraction=min(shares.busy_ns / interval_ns, 1.0),
+                idle_fraction=min(shares.idle_ns / interval_ns, 1.0),
+                backpressure_fraction=min(shares.backpressure_ns / interval_ns, 1.0),
+            )
+            if operator.latency is not None:
+                report.latency_bounds_ms.extend(LATENCY_BOUNDS_MS)
+                report.latency_counts.extend(_deltas(now, before))
+            reports.append(report)
+        return reports
+
+    @staticmethod
+    def _dropped_notice(job_id: str, logs: int, errors: int) -> telemetry_pb2.JobLogRecord:
+        entry = logs_pb2.LogEntry(
+            id=new_id("log"),
+            timestamp=now_ms(),
+            level=LogLevel.warn,
+            message=f"telemetry dropped {logs} log and {errors} error records over the per-report bound",
+        )
+        entry.details.update({"dropped_logs": logs, "dropped_errors": errors})
+        return telemetry_pb2.JobLogRecord(job_id=job_id, entry=entry)
+
+
+def _deltas(now: CounterSnapshot, before: CounterSnapshot) -> list[int]:
+    previous = before.latency_counts or (0,) * len(now.latency_counts)
+    return [a - b for a, b in zip(now.latency_counts, previous, strict=True)]
