@@ -1,0 +1,178 @@
+"""The `weir` command: `weir up` runs the embedded platform; `weir controller|worker|metrics|
+gateway` run one service each (as compose.yaml does)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = Path(".weir")
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    """--database-url, else WEIR_DATABASE_URL, else a SQLite file in the data dir."""
+    if args.database_url:
+        return args.database_url
+    if url := os.environ.get("WEIR_DATABASE_URL"):
+        return url
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir / 'weir.db'}"
+
+
+def _up(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
+    from services.platform import PlatformConfig, run_platform
+
+    return run_platform(
+        PlatformConfig(
+            data_dir=Path(args.data_dir),
+            http_port=args.port,
+            grpc_port=args.grpc_port,
+            workers=args.workers,
+            slots=args.slots,
+            allowed_paths=[Path(p) for p in args.allow_path],
+            database_url=args.database_url or os.environ.get("WEIR_DATABASE_URL"),
+            demo=args.demo,
+            host=args.host,
+        )
+    )
+
+
+def _controller(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
+    from services.controller.main import ControllerConfig, run_controller
+
+    data_dir = Path(args.data_dir).resolve()
+    return run_controller(
+        ControllerConfig(
+            database_url=_database_url(args),
+            metrics_address=args.metrics,
+            # The data dir is always allowed to file connectors.
+            allowed_paths=[data_dir, *(Path(p) for p in args.allow_path)],
+            host=args.host,
+            port=args.port,
+            port_file=args.port_file,
+        )
+    )
+
+
+def _worker(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
+    from services.worker.main import WorkerConfig, run_worker
+
+    return run_worker(
+        WorkerConfig(
+            controller_address=args.controller,
+            metrics_address=args.metrics,
+            slots=args.slots,
+            host=args.host,
+            port=args.port,
+            port_file=args.port_file,
+        )
+    )
+
+
+def _metrics(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
+    from services.metrics.server import MetricsConfig, run_metrics
+    from services.metrics.store_catalog import StoreJobCatalog
+
+    return run_metrics(
+        MetricsConfig(
+            host=args.host,
+            port=args.port,
+            port_file=args.port_file,
+            catalog=StoreJobCatalog(_database_url(args)),
+        )
+    )
+
+
+def _gateway(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
+    from services.gateway import GatewayConfig, run_gateway
+
+    return run_gateway(
+        GatewayConfig(
+            host=args.host,
+            http_port=args.port,
+            grpc_port=args.grpc_port,
+            controller_address=args.controller,
+            metrics_address=args.metrics,
+            port_file=args.port_file,
+        )
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="weir", description="Weir stream-processing platform")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str, default_port: int = 0) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+        sub.add_argument(
+            "--port",
+            type=int,
+            default=default_port,
+            help=f"port to listen on (default: {default_port or 'any free'})",
+        )
+        sub.add_argument("--port-file", type=Path, help="write the bound host:port here once serving")
+        return sub
+
+    up = command("up", "run the embedded platform: controller, metrics, gateway and workers", 5115)
+    up.add_argument("--grpc-port", type=int, default=5116, help="public gRPC port (default: 5116)")
+    up.add_argument(
+        "--data-dir", default=str(DEFAULT_DATA_DIR), help="store, checkpoints and logs (default: .weir)"
+    )
+    up.add_argument("--workers", type=int, default=2, help="worker processes to keep alive (default: 2)")
+    up.add_argument("--slots", type=int, default=4, help="task slots per worker (default: 4)")
+    up.add_argument("--allow-path", action="append", default=[], help="a directory file connectors may use")
+    up.add_argument(
+        "--database-url", help="store URL (default: WEIR_DATABASE_URL, else SQLite in the data dir)"
+    )
+    up.add_argument("--demo", action="store_true", help="start the demo pipeline")
+    up.set_defaults(run=_up)
+
+    controller = command("controller", "run the controller")
+    controller.add_argument("--metrics", required=True, help="host:port of the metrics service")
+    controller.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    controller.add_argument("--database-url")
+    controller.add_argument("--allow-path", action="append", default=[])
+    controller.set_defaults(run=_controller)
+
+    worker = command("worker", "run a worker")
+    worker.add_argument("--controller", required=True, help="host:port of the controller")
+    worker.add_argument("--metrics", required=True, help="host:port of the metrics service")
+    worker.add_argument("--slots", type=int, default=4)
+    worker.set_defaults(run=_worker)
+
+    metrics = command("metrics", "run the metrics service")
+    metrics.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    metrics.add_argument("--database-url")
+    metrics.set_defaults(run=_metrics)
+
+    gateway = command("gateway", "run the REST gateway and the public gRPC front door", 5115)
+    gateway.add_argument("--grpc-port", type=int, default=5116)
+    gateway.add_argument("--controller", required=True, help="host:port of the controller")
+    gateway.add_argument("--metrics", required=True, help="host:port of the metrics service")
+    gateway.set_defaults(run=_gateway)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("WEIR_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Ctrl-C is handled as a clean shutdown inside each service; this only hides the traceback.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(args.run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""ControlPlaneService (internal): workers register, heartbeat and report task events."""
+
+from __future__ import annotations
+
+import grpc
+
+from services.api_errors import invalid_argument, rpc
+from services.controller.lifecycle.supervisor import JobSupervisors
+from services.controller.workers import HEARTBEAT_INTERVAL_MS, WorkerRegistry
+from weir.v1 import control_plane_pb2, control_plane_pb2_grpc
+
+MAX_SLOTS = 256
+
+
+class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
+    def __init__(self, workers: WorkerRegistry, supervisors: JobSupervisors) -> None:
+        self._workers = workers
+        self._supervisors = supervisors
+
+    @rpc
+    async def RegisterWorker(
+        self, request: control_plane_pb2.RegisterWorkerRequest, context: grpc.aio.ServicerContext
+    ):
+        if not request.address or ":" not in request.address:
+            raise invalid_argument(f"worker address must be host:port, got {request.address!r}")
+        if not 1 <= request.slots <= MAX_SLOTS:
+            raise invalid_argument(f"slots must be between 1 and {MAX_SLOTS}, got {request.slots}")
+        handle = await self._workers.register(request.address, request.pid, request.slots)
+        return control_plane_pb2.RegisterWorkerResponse(
+            worker_id=handle.id, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS
+        )
+
+    @rpc
+    async def Heartbeat(self, request: control_plane_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext):
+        return control_plane_pb2.HeartbeatResponse(known=self._workers.heartbeat(request.worker_id))
+
+    @rpc
+    async def ReportTaskEvent(
+        self, request: control_plane_pb2.ReportTaskEventRequest, context: grpc.aio.ServicerContext
+    ):
+        self._supervisors.task_event(request.event)
+        return control_plane_pb2.ReportTaskEventResponse()

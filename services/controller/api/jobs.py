@@ -1,0 +1,132 @@
+"""JobService: list, get, stop and restart jobs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from services.api_errors import failed_precondition, invalid_argument, not_found, page_limit, page_offset, rpc
+from services.clock import now_ms
+from services.controller.api.pipelines import MAX_PARALLELISM, plan
+from services.controller.job_starter import JobStarter
+from services.controller.job_views import JobViews
+from services.controller.lifecycle.states.stopping import DEFAULT_TIMEOUT_S
+from services.controller.lifecycle.supervisor import JobSupervisors
+from services.controller.lifecycle.transitions import FINAL_STATES
+from services.ids import is_valid_id
+from services.paths import PathPolicy
+from services.store import JobQuery, JobRecord, Store
+from weir.v1 import jobs_pb2, jobs_pb2_grpc
+
+SORT_FIELDS = ("id", "created_at", "start_time", "finish_time", "run_id", "state", "pipeline_id")
+MAX_STOP_TIMEOUT_S = 3600
+
+
+def parse_sort(sort: str) -> tuple[str, bool]:
+    """`<field>[:asc|desc]` -> (field, descending); the default is newest first."""
+    if not sort:
+        return "created_at", True
+    field, _, order = sort.partition(":")
+    if field not in SORT_FIELDS:
+        raise invalid_argument(f"cannot sort by {field!r}: sort by one of {', '.join(SORT_FIELDS)}")
+    if order not in ("", "asc", "desc"):
+        raise invalid_argument(f"sort order must be asc or desc, got {order!r}")
+    return field, order != "asc"
+
+
+def require_job_id(job_id: str) -> str:
+    if not is_valid_id(job_id, "job"):
+        raise invalid_argument(f"malformed job id {job_id!r}: expected job_ followed by 26 characters")
+    return job_id
+
+
+class JobServicer(jobs_pb2_grpc.JobServiceServicer):
+    def __init__(
+        self,
+        store: Store,
+        supervisors: JobSupervisors,
+        starter: JobStarter,
+        views: JobViews,
+        paths: PathPolicy,
+    ) -> None:
+        self._store = store
+        self._supervisors = supervisors
+        self._starter = starter
+        self._views = views
+        self._paths = paths
+
+    @rpc
+    async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext):
+        if request.pipeline_id and not is_valid_id(request.pipeline_id, "pipe"):
+            raise invalid_argument(f"malformed pipeline_id {request.pipeline_id!r}")
+        sort_field, descending = parse_sort(request.sort)
+        query = JobQuery(
+            pipeline_id=request.pipeline_id or None,
+            state=jobs_pb2.Job.State.Name(request.state) if request.state else None,
+            running=request.running if request.HasField("running") else None,
+            limit=page_limit(request),
+            offset=page_offset(request.offset),
+            sort_field=sort_field,
+            descending=descending,
+        )
+        jobs, has_more = await asyncio.to_thread(self._store.list_jobs, query)
+        return jobs_pb2.ListJobsResponse(data=await self._views.render(jobs), has_more=has_more)
+
+    @rpc
+    async def GetJob(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext):
+        job = await self._job(request.job_id)
+        return (await self._views.render([job]))[0]
+
+    @rpc
+    async def StopJob(self, request: jobs_pb2.StopJobRequest, context: grpc.aio.ServicerContext):
+        job = await self._job(request.job_id)
+        mode = jobs_pb2.StopJobRequest.Mode.Name(request.mode) if request.mode else "checkpoint"
+        timeout_s = (
+            float(request.timeout_seconds) if request.HasField("timeout_seconds") else DEFAULT_TIMEOUT_S
+        )
+        if not 0 < timeout_s <= MAX_STOP_TIMEOUT_S:
+            raise invalid_argument(
+                f"timeout_seconds must be between 1 and {MAX_STOP_TIMEOUT_S}, got {timeout_s:.0f}"
+            )
+        if (
+            job.state in FINAL_STATES
+            or job.state == "Stopping"
+            or not self._supervisors.is_supervised(job.id)
+        ):
+            raise failed_precondition(f"job {job.id} is {job.state}, not running: there is nothing to stop")
+        await asyncio.to_thread(self._store.set_running_desired, job.id, False)
+        self._supervisors.request_stop(job.id, mode, timeout_s)
+        return jobs_pb2.StopJobResponse(
+            message="Job stop initiated",
+            # The worst case: the graceful stop times out and the escalation is given its own bound.
+            expected_finish_time=now_ms() + timeout_s * 1000,
+        )
+
+    @rpc
+    async def RestartJob(self, request: jobs_pb2.RestartJobRequest, context: grpc.aio.ServicerContext):
+        job = await self._job(request.job_id)
+        if job.state not in FINAL_STATES:
+            raise failed_precondition(f"job {job.id} is {job.state}: stop it before restarting it")
+        if request.checkpoint_id:
+            # No checkpoint exists before the checkpoint coordinator lands; say so plainly.
+            raise not_found(f"checkpoint {request.checkpoint_id} not found for job {job.id}")
+        pipeline = await asyncio.to_thread(self._store.get_pipeline, job.pipeline_id)
+        if pipeline is None:
+            raise not_found(f"pipeline {job.pipeline_id} of job {job.id} no longer exists")
+        parallelism = job.parallelism
+        if request.HasField("parallelism"):
+            if not 1 <= request.parallelism <= MAX_PARALLELISM:
+                raise invalid_argument(
+                    f"parallelism must be between 1 and {MAX_PARALLELISM}, got {request.parallelism}"
+                )
+            parallelism = request.parallelism
+        dataflow = plan(pipeline.query, parallelism, self._paths)
+        new_job = await self._starter.start(pipeline, parallelism, dataflow)
+        return jobs_pb2.RestartJobResponse(message="Job restarted", new_job_id=new_job.id)
+
+    async def _job(self, job_id: str) -> JobRecord:
+        job = await asyncio.to_thread(self._store.get_job, require_job_id(job_id))
+        if job is None:
+            raise not_found(f"job {job_id} not found")
+        return job

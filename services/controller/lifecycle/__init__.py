@@ -1,0 +1,2 @@
+"""The job state machine: the transition table, one small module per state, and the
+supervisor that drives one job through them."""

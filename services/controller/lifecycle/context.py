@@ -1,0 +1,94 @@
+"""Everything a state handler of one job may use: the job, its plan, the workers, its events,
+and the tasks it has placed. One context per supervised job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+import grpc
+
+from services.controller.lifecycle.events import JobEvent, StopRequested, WorkerLost
+from services.controller.workers import WorkerRegistry
+from services.store import JobRecord, Store
+from weir.v1 import dataflow_pb2, worker_pb2
+
+log = logging.getLogger(__name__)
+
+# Deadline of one controller -> worker call.
+WORKER_RPC_TIMEOUT_S = 10.0
+
+
+@dataclass
+class JobContext:
+    job: JobRecord
+    dataflow: dataflow_pb2.Dataflow
+    store: Store
+    workers: WorkerRegistry
+    events: asyncio.Queue[JobEvent] = field(default_factory=asyncio.Queue)
+    # worker_id -> the task specs placed on it.
+    placements: dict[str, list[worker_pb2.TaskSpec]] = field(default_factory=dict)
+    # task_id -> "running" | "finished" | "stopped" | "failed", as the workers report.
+    task_states: dict[str, str] = field(default_factory=dict)
+    # Set once a stop is requested; a state handler that sees it moves to Stopping.
+    stop_request: StopRequested | None = None
+    # Monotonic times of recent restarts (the restart budget) and why the last one happened.
+    restarts: list[float] = field(default_factory=list)
+    recovery_cause: str = ""
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [spec.task_id for specs in self.placements.values() for spec in specs]
+
+    async def next_event(self, timeout_s: float) -> JobEvent | None:
+        """The next event within `timeout_s`, or None. Stop requests are also remembered."""
+        try:
+            event = await asyncio.wait_for(self.events.get(), timeout_s)
+        except TimeoutError:
+            return None
+        if isinstance(event, StopRequested) and self.stop_request is None:
+            self.stop_request = event
+        return event
+
+    def owns_lost_worker(self, event: WorkerLost) -> bool:
+        return event.worker_id in self.placements
+
+    async def start_tasks(self) -> None:
+        """Ask each worker to start the tasks placed on it; raises on the first refusal."""
+        for worker_id, specs in self.placements.items():
+            handle = self.workers.get(worker_id)
+            if handle is None or handle.lost:
+                raise RuntimeError(f"worker {worker_id} is gone")
+            for spec in specs:
+                handle.tasks[spec.task_id] = self.job.id
+                self.task_states[spec.task_id] = "starting"
+            await handle.stub.StartTasks(
+                worker_pb2.StartTasksRequest(job_id=self.job.id, dataflow=self.dataflow, tasks=specs),
+                timeout=WORKER_RPC_TIMEOUT_S,
+            )
+
+    async def stop_tasks(self, mode: worker_pb2.StopTasksRequest.Mode.ValueType) -> None:
+        """Ask every worker holding tasks of this job to stop them; unreachable workers are skipped
+        (their tasks die with them, and the worker's own watchdog stops orphans)."""
+        for worker_id in self.placements:
+            handle = self.workers.get(worker_id)
+            if handle is None or handle.lost:
+                continue
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                await handle.stub.StopTasks(
+                    worker_pb2.StopTasksRequest(job_id=self.job.id, mode=mode), timeout=WORKER_RPC_TIMEOUT_S
+                )
+
+    def all_tasks_in(self, *states: str) -> bool:
+        return bool(self.task_states) and all(s in states for s in self.task_states.values())
+
+
+def monotonic_deadline(seconds: float) -> float:
+    return time.monotonic() + seconds
+
+
+def remaining(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())

@@ -1,0 +1,83 @@
+"""Scheduling: wait for enough free slots, place the tasks, start them, and wait until every
+task reports running. Never stuck: past its deadlines the job fails and says why."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import grpc
+
+from services.controller.lifecycle.context import JobContext, monotonic_deadline, remaining
+from services.controller.lifecycle.events import (
+    StopRequested,
+    TaskFailed,
+    TaskFinished,
+    TaskRunning,
+    WorkerLost,
+)
+from services.controller.lifecycle.transitions import Transition
+from services.controller.scheduler import NotEnoughSlots, place_tasks
+from services.planner import chain_operators
+from weir.v1 import worker_pb2
+
+log = logging.getLogger(__name__)
+
+SLOTS_DEADLINE_S = 60.0
+STARTUP_DEADLINE_S = 60.0
+
+
+async def handle(ctx: JobContext) -> Transition:
+    chains = chain_operators(ctx.dataflow)
+    needed = sum(c.parallelism for c in chains)
+
+    slots_deadline = monotonic_deadline(SLOTS_DEADLINE_S)
+    async with ctx.workers.changed:
+        while ctx.workers.total_free_slots() < needed:
+            if ctx.stop_request is not None or not ctx.events.empty():
+                break
+            if remaining(slots_deadline) == 0:
+                return Transition(
+                    "Failed",
+                    failure_message=f"no slots: the job needs {needed} task slots, the live workers have "
+                    f"{ctx.workers.total_free_slots()} free after {SLOTS_DEADLINE_S:.0f} s",
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ctx.workers.changed.wait(), min(1.0, remaining(slots_deadline)))
+    while (event := await ctx.next_event(0)) is not None:
+        if isinstance(event, StopRequested):
+            return Transition("Stopping")
+    if ctx.stop_request is not None:
+        return Transition("Stopping")
+
+    try:
+        ctx.placements = place_tasks(chains, ctx.workers.live())
+        await ctx.start_tasks()
+    except (NotEnoughSlots, RuntimeError, grpc.aio.AioRpcError) as error:
+        await ctx.stop_tasks(worker_pb2.StopTasksRequest.MODE_IMMEDIATE)
+        message = error.details() if isinstance(error, grpc.aio.AioRpcError) else str(error)
+        return Transition("Failed", failure_message=f"could not start the job's tasks: {message}")
+
+    startup_deadline = monotonic_deadline(STARTUP_DEADLINE_S)
+    while not ctx.all_tasks_in("running", "finished"):
+        event = await ctx.next_event(remaining(startup_deadline))
+        match event:
+            case None:
+                await ctx.stop_tasks(worker_pb2.StopTasksRequest.MODE_IMMEDIATE)
+                return Transition("Failed", failure_message="tasks did not start within the deadline")
+            case TaskRunning(task_id):
+                ctx.task_states[task_id] = "running"
+            case TaskFinished(task_id):
+                ctx.task_states[task_id] = "finished"
+            case TaskFailed(task_id, message):
+                ctx.recovery_cause = f"task {task_id} failed while starting: {message}"
+                return Transition("Recovering", tasks=needed)
+            case WorkerLost() if ctx.owns_lost_worker(event):
+                ctx.recovery_cause = f"worker {event.address} was lost while starting"
+                return Transition("Recovering", tasks=needed)
+            case StopRequested():
+                return Transition("Stopping", tasks=needed)
+    if ctx.all_tasks_in("finished"):
+        return Transition("Finished", tasks=needed)
+    return Transition("Running", tasks=needed)

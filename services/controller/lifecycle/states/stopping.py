@@ -1,0 +1,60 @@
+"""Stopping: tell the tasks to stop and wait for them, escalating when they take too long.
+
+`checkpoint` and `immediate` ask the tasks to stop gracefully (sources stop, in-flight data
+drains) — the final checkpoint of `checkpoint` mode arrives with the checkpoint coordinator;
+`force` cancels them. Past the request's timeout the stop escalates to cancelling; past a
+second timeout the job is declared stopped anyway, since a worker that cannot stop its
+tasks is treated as lost."""
+
+from __future__ import annotations
+
+import logging
+
+from services.controller.lifecycle.context import JobContext, monotonic_deadline, remaining
+from services.controller.lifecycle.events import TaskFailed, TaskFinished, TaskStopped, WorkerLost
+from services.controller.lifecycle.transitions import Transition
+from weir.v1 import worker_pb2
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 30.0
+ESCALATED_TIMEOUT_S = 10.0
+
+
+async def handle(ctx: JobContext) -> Transition:
+    request = ctx.stop_request
+    mode = request.mode if request else "immediate"
+    timeout_s = request.timeout_s if request else DEFAULT_TIMEOUT_S
+    pending = {t for t, s in ctx.task_states.items() if s not in ("finished", "stopped", "failed")}
+    if not pending:
+        return Transition("Stopped")
+
+    graceful = mode in ("checkpoint", "immediate")
+    await ctx.stop_tasks(
+        worker_pb2.StopTasksRequest.MODE_GRACEFUL if graceful else worker_pb2.StopTasksRequest.MODE_IMMEDIATE
+    )
+    if await _wait_stopped(ctx, pending, timeout_s):
+        return Transition("Stopped")
+    if graceful:
+        log.warning("job %s: tasks did not stop within %.0f s; cancelling them", ctx.job.id, timeout_s)
+        await ctx.stop_tasks(worker_pb2.StopTasksRequest.MODE_IMMEDIATE)
+        if await _wait_stopped(ctx, pending, ESCALATED_TIMEOUT_S):
+            return Transition("Stopped")
+    log.error("job %s: tasks %s did not stop; declaring the job stopped", ctx.job.id, sorted(pending))
+    return Transition("Stopped")
+
+
+async def _wait_stopped(ctx: JobContext, pending: set[str], timeout_s: float) -> bool:
+    deadline = monotonic_deadline(timeout_s)
+    while pending:
+        event = await ctx.next_event(remaining(deadline))
+        match event:
+            case None:
+                return False
+            case TaskStopped(task_id) | TaskFinished(task_id) | TaskFailed(task_id, _):
+                ctx.task_states[task_id] = "stopped"
+                pending.discard(task_id)
+            case WorkerLost() if ctx.owns_lost_worker(event):
+                for spec in ctx.placements.get(event.worker_id, []):
+                    pending.discard(spec.task_id)
+    return True

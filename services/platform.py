@@ -1,0 +1,236 @@
+"""`weir up`: the embedded platform — metrics, controller, gateway and N workers, each its
+own process on loopback, supervised.
+
+The embedded shape is the production shape on one machine: the same `weir <service>`
+commands compose.yaml runs, talking real gRPC. Children bind port 0 the first time and
+publish their address in a port file; a child that dies is started again on the same port,
+so the others keep reaching it. Children get SIGTERM if this process dies (PR_SET_PDEATHSIG),
+so nothing is orphaned even by a `kill -9` of the supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.serving import wait_for_termination_signal
+
+log = logging.getLogger(__name__)
+
+START_DEADLINE_S = 60.0
+STOP_GRACE_S = 10.0
+RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    data_dir: Path
+    http_port: int = 5115
+    grpc_port: int = 5116
+    workers: int = 2
+    slots: int = 4
+    allowed_paths: list[Path] = field(default_factory=list)
+    database_url: str | None = None
+    demo: bool = False
+    host: str = "127.0.0.1"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the supervisor dies."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class Child:
+    """One supervised `weir <service>` process."""
+
+    def __init__(self, name: str, args: list[str], run_dir: Path, log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.port_file = run_dir / f"{name}.addr"
+        self._log_path = log_dir / f"{name}.log"
+        self.process: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+
+    async def start(self) -> None:
+        self.port_file.unlink(missing_ok=True)
+        log_file = self._log_path.open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "services.cli",
+            *self.args,
+            "--port-file",
+            str(self.port_file),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            preexec_fn=_die_with_parent,
+        )
+        log_file.close()
+
+    async def wait_ready(self, deadline_s: float = START_DEADLINE_S) -> str:
+        """The address the child published, once it has; fails if it exits first."""
+        deadline = time.monotonic() + deadline_s
+        while not self.port_file.exists():
+            if self.process is None or self.process.returncode is not None:
+                raise RuntimeError(f"{self.name} exited during start; see {self._log_path}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{self.name} did not start within {deadline_s:.0f} s; see {self._log_path}"
+                )
+            await asyncio.sleep(0.05)
+        return self.port_file.read_text().split()[0]
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), STOP_GRACE_S)
+        except TimeoutError:
+            log.warning("%s did not stop within %.0f s; killing it", self.name, STOP_GRACE_S)
+            self.process.kill()
+            await self.process.wait()
+
+
+class Platform:
+    def __init__(self, config: PlatformConfig) -> None:
+        self.config = config
+        data_dir = config.data_dir.resolve()
+        run_dir, log_dir = data_dir / "run", data_dir / "logs"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        database_url = config.database_url or f"sqlite:///{data_dir / 'weir.db'}"
+        host = config.host
+        allow = [arg for path in config.allowed_paths for arg in ("--allow-path", str(path))]
+        self.metrics = Child(
+            "metrics", ["metrics", "--host", host, "--database-url", database_url], run_dir, log_dir
+        )
+        self._controller_args = [
+            "controller",
+            "--host",
+            host,
+            "--database-url",
+            database_url,
+            "--data-dir",
+            str(data_dir),
+            *allow,
+        ]
+        # The controller and gateway learn their peers' addresses once those have started.
+        self.controller = Child("controller", [], run_dir, log_dir)
+        self.gateway = Child("gateway", [], run_dir, log_dir)
+        self.workers: list[Child] = []
+        self._run_dir, self._log_dir = run_dir, log_dir
+
+    async def start(self) -> None:
+        c = self.config
+        metrics_address = await self._start(self.metrics)
+        self.controller.args = [*self._controller_args, "--metrics", metrics_address]
+        controller_address = await self._start(self.controller)
+        self.gateway.args = [
+            "gateway",
+            "--host",
+            c.host,
+            "--port",
+            str(c.http_port),
+            "--grpc-port",
+            str(c.grpc_port),
+            "--controller",
+            controller_address,
+            "--metrics",
+            metrics_address,
+        ]
+        await self._start(self.gateway)
+        for index in range(c.workers):
+            worker = Child(
+                f"worker-{index}",
+                [
+                    "worker",
+                    "--host",
+                    c.host,
+                    "--controller",
+                    controller_address,
+                    "--metrics",
+                    metrics_address,
+                    "--slots",
+                    str(c.slots),
+                ],
+                self._run_dir,
+                self._log_dir,
+            )
+            self.workers.append(worker)
+            await worker.start()
+        await asyncio.gather(*(w.wait_ready() for w in self.workers))
+
+    async def _start(self, child: Child) -> str:
+        await child.start()
+        address = await child.wait_ready()
+        # Restarts keep the port, so that everyone holding the address reaches the new process.
+        if "--port" not in child.args:
+            child.args = [*child.args, "--port", address.rsplit(":", 1)[1]]
+        return address
+
+    def children(self) -> list[Child]:
+        return [self.gateway, *self.workers, self.controller, self.metrics]
+
+    async def keep_alive(self) -> None:
+        """Restart any child that exits, with backoff; runs until cancelled."""
+        while True:
+            await asyncio.sleep(0.5)
+            for child in self.children():
+                if child.process is not None and child.process.returncode is not None:
+                    backoff = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
+                    log.warning(
+                        "%s exited with %s; restarting it in %.1f s",
+                        child.name,
+                        child.process.returncode,
+                        backoff,
+                    )
+                    child.restarts += 1
+                    await asyncio.sleep(backoff)
+                    with contextlib.suppress(RuntimeError):
+                        await child.start()
+                        await child.wait_ready()
+
+    async def stop(self) -> None:
+        # Front door first, data plane next, then the services the others report to.
+        await self.gateway.stop()
+        await asyncio.gather(*(w.stop() for w in self.workers))
+        await self.controller.stop()
+        await self.metrics.stop()
+
+
+async def run_platform(config: PlatformConfig) -> None:
+    platform = Platform(config)
+    started = time.monotonic()
+    try:
+        await platform.start()
+        if config.demo:
+            from services.demo import ensure_demo_pipeline
+
+            job_id = await ensure_demo_pipeline(await platform.controller.wait_ready())
+        rest = f"http://{config.host}:{config.http_port}"
+        print(
+            f"Weir is up in {time.monotonic() - started:.1f} s: REST {rest}, "
+            f"gRPC {config.host}:{config.grpc_port}, {config.workers} workers, data in {config.data_dir}",
+            flush=True,
+        )
+        if config.demo:
+            print(f"Demo job {job_id}: curl {rest}/api/v1/jobs/{job_id}", flush=True)
+        print("Ctrl-C stops everything.", flush=True)
+        keeper = asyncio.create_task(platform.keep_alive())
+        try:
+            await wait_for_termination_signal()
+        finally:
+            keeper.cancel()
+    finally:
+        await platform.stop()
+        print("Weir stopped.", flush=True)

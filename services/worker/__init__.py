@@ -1,0 +1,1 @@
+"""The worker: hosts task slots, runs subtasks of the dataflow, streams telemetry."""

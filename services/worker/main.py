@@ -1,0 +1,67 @@
+"""The worker process: serves WorkerService, keeps registered with the controller, and
+streams telemetry to the metrics service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.serving import Servicer, start_server, wait_for_termination_signal
+from services.worker.control_plane_link import ControlPlaneLink
+from services.worker.engine import TelemetryBuffer
+from services.worker.service import WorkerServicer
+from services.worker.task_slots import TaskSlots
+from services.worker.telemetry_stream import TelemetryStream
+from weir.v1 import worker_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_JOIN_S = 5.0
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    controller_address: str
+    metrics_address: str
+    slots: int = 4
+    host: str = "127.0.0.1"
+    port: int = 0
+    port_file: Path | None = None
+
+
+async def run_worker(config: WorkerConfig) -> None:
+    telemetry = TelemetryBuffer()
+    slots = TaskSlots(config.slots, telemetry, asyncio.get_running_loop())
+    server, port = await start_server(
+        [
+            Servicer(
+                worker_pb2_grpc.add_WorkerServiceServicer_to_server,
+                WorkerServicer(slots),
+                "weir.v1.WorkerService",
+            )
+        ],
+        config.host,
+        config.port,
+        config.port_file,
+    )
+    link = ControlPlaneLink(config.controller_address, f"{config.host}:{port}", slots)
+    stream = TelemetryStream(config.metrics_address, telemetry, lambda: link.worker_id)
+    background = [
+        asyncio.create_task(link.run(), name="control plane"),
+        asyncio.create_task(stream.run(), name="telemetry"),
+    ]
+    try:
+        await wait_for_termination_signal()
+    finally:
+        await asyncio.to_thread(slots.shutdown, SHUTDOWN_JOIN_S)
+        await stream.flush(timeout_s=SHUTDOWN_JOIN_S)
+        for task in background:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*background)
+        await server.stop(grace=1)
+        await link.close()
+        await stream.close()

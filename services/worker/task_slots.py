@@ -1,0 +1,117 @@
+"""The tasks a worker runs, by job, and the events they raise.
+
+Engine tasks run in their own threads and call their listener from there; the listener
+hands each event to the worker's event loop, where it is sent to the controller in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from services.clock import now_ms
+from services.worker.engine import Task, TelemetryBuffer
+from weir.v1 import control_plane_pb2, dataflow_pb2, worker_pb2
+
+log = logging.getLogger(__name__)
+
+Kind = control_plane_pb2.TaskEvent
+
+
+class SlotsExhausted(Exception):
+    """More tasks were asked for than the worker has free slots."""
+
+
+class _Listener:
+    """Forwards one job's task callbacks (from task threads) to the event loop's queue."""
+
+    def __init__(self, slots: TaskSlots, job_id: str) -> None:
+        self._slots = slots
+        self._job_id = job_id
+
+    def on_running(self, task_id: str) -> None:
+        self._slots.post(self._job_id, task_id, Kind.KIND_RUNNING)
+
+    def on_finished(self, task_id: str) -> None:
+        self._slots.post(self._job_id, task_id, Kind.KIND_FINISHED)
+
+    def on_failed(self, task_id: str, message: str) -> None:
+        self._slots.post(self._job_id, task_id, Kind.KIND_FAILED, message)
+
+
+class TaskSlots:
+    def __init__(self, slots: int, telemetry: TelemetryBuffer, loop: asyncio.AbstractEventLoop) -> None:
+        self.slots = slots
+        self._telemetry = telemetry
+        self._loop = loop
+        self._tasks: dict[tuple[str, str], Task] = {}
+        self._stopping: set[tuple[str, str]] = set()
+        self.events: asyncio.Queue[control_plane_pb2.TaskEvent] = asyncio.Queue()
+
+    @property
+    def free(self) -> int:
+        return self.slots - len(self._tasks)
+
+    def running_task_ids(self) -> list[str]:
+        return [task_id for _, task_id in self._tasks]
+
+    def start(
+        self, job_id: str, dataflow: dataflow_pb2.Dataflow, specs: Iterable[worker_pb2.TaskSpec]
+    ) -> None:
+        specs = list(specs)
+        # A restarted assignment of the same job replaces what ran here before.
+        self.cancel_job(job_id)
+        if len(specs) > self.free:
+            raise SlotsExhausted(f"asked for {len(specs)} tasks, {self.free} slots free")
+        listener = _Listener(self, job_id)
+        for spec in specs:
+            task = Task(job_id, dataflow, spec, self._telemetry, listener)
+            self._tasks[(job_id, spec.task_id)] = task
+            task.start()
+
+    def stop_job(self, job_id: str, graceful: bool) -> None:
+        for (job, task_id), task in list(self._tasks.items()):
+            if job == job_id:
+                self._stopping.add((job, task_id))
+                task.stop(graceful)
+
+    def cancel_job(self, job_id: str) -> None:
+        """Cancel a job's tasks and forget them at once (no events: nobody waits for them)."""
+        for key, task in list(self._tasks.items()):
+            if key[0] == job_id:
+                task.stop(graceful=False)
+                del self._tasks[key]
+
+    def cancel_all(self) -> None:
+        for job_id in {job for job, _ in self._tasks}:
+            self.cancel_job(job_id)
+
+    def shutdown(self, timeout_s: float) -> None:
+        """Cancel every task and wait (bounded) for their threads; blocking."""
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.stop(graceful=False)
+        for task in tasks:
+            task.join(timeout_s)
+
+    def post(self, job_id: str, task_id: str, kind: int, message: str = "") -> None:
+        """Thread-safe: queue a task event for the controller."""
+        self._loop.call_soon_threadsafe(self._on_event, job_id, task_id, kind, message)
+
+    def _on_event(self, job_id: str, task_id: str, kind: int, message: str) -> None:
+        key = (job_id, task_id)
+        if key not in self._tasks:
+            return  # a cancelled task's last words
+        if kind in (Kind.KIND_FINISHED, Kind.KIND_FAILED):
+            del self._tasks[key]
+            if key in self._stopping:
+                self._stopping.discard(key)
+                if kind == Kind.KIND_FINISHED:
+                    kind = Kind.KIND_STOPPED
+        self.events.put_nowait(
+            control_plane_pb2.TaskEvent(
+                job_id=job_id, task_id=task_id, kind=kind, message=message, timestamp=now_ms()
+            )
+        )

@@ -1,0 +1,149 @@
+"""Fixtures shared by the whole suite: the local PostgreSQL, and the real platform.
+
+`platform` starts `weir up` as the user would, as a separate process tree on free loopback
+ports with its own data dir, and waits (with a deadline) until the REST gateway answers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import psycopg
+import pytest
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+T = TypeVar("T")
+
+
+def wait_for(
+    condition: Callable[[], T], timeout_s: float = 30.0, interval_s: float = 0.1, what: str = "condition"
+) -> T:
+    """Poll `condition` until it returns something truthy; fail the test past the deadline."""
+    deadline = time.monotonic() + timeout_s
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except (httpx.HTTPError, AssertionError) as error:
+            last_error = error
+        time.sleep(interval_s)
+    raise AssertionError(
+        f"timed out after {timeout_s} s waiting for {what}" + (f": {last_error}" if last_error else "")
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session (SQLAlchemy URL), dropped afterwards."""
+    name = f"weir_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class RunningPlatform:
+    process: subprocess.Popen[bytes]
+    rest: httpx.Client
+    grpc_address: str
+    data_dir: Path
+
+    def child_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted((self.data_dir / "logs").glob("*.log"))
+        )
+
+
+def start_platform(
+    data_dir: Path, workers: int = 2, database_url: str | None = None, extra: list[str] | None = None
+) -> RunningPlatform:
+    http_port, grpc_port = free_port(), free_port()
+    env = dict(os.environ)
+    env.pop("WEIR_DATABASE_URL", None)
+    if database_url:
+        env["WEIR_DATABASE_URL"] = database_url
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "up",
+            "--port",
+            str(http_port),
+            "--grpc-port",
+            str(grpc_port),
+            "--data-dir",
+            str(data_dir),
+            "--workers",
+            str(workers),
+            "--slots",
+            "4",
+            *(extra or []),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir.parent / f"{data_dir.name}-up.log").open("wb"),
+        env=env,
+    )
+    rest = httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=10)
+    platform = RunningPlatform(process, rest, f"127.0.0.1:{grpc_port}", data_dir)
+
+    def ready() -> bool:
+        assert process.poll() is None, f"weir up exited with {process.returncode}"
+        workers_ready = rest.get("/api/v1/workers").json().get("data", [])
+        return len([w for w in workers_ready if w["state"] == "Ready"]) >= workers
+
+    try:
+        wait_for(ready, timeout_s=90, what="the platform to serve REST with its workers registered")
+    except AssertionError:
+        stop_platform(platform)
+        raise AssertionError(f"platform did not start\n{platform.logs()}") from None
+    return platform
+
+
+def stop_platform(platform: RunningPlatform) -> None:
+    platform.rest.close()
+    if platform.process.poll() is None:
+        platform.process.send_signal(signal.SIGTERM)
+        try:
+            platform.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            platform.process.kill()
+            platform.process.wait()
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """The embedded platform on SQLite, shared by a test module."""
+    running = start_platform(tmp_path_factory.mktemp("weir") / "data")
+    try:
+        yield running
+    finally:
+        stop_platform(running)
