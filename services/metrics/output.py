@@ -31,8 +31,12 @@ def _parse(rows: Sequence[PreviewRow]) -> list[tuple[float, dict[str, Any]]]:
     return [(row.timestamp, json.loads(row.row_json)) for row in rows]
 
 
-def render_json(operator_id: str, rows: Sequence[PreviewRow], total_records: int) -> httpbody_pb2.HttpBody:
-    output = metrics_pb2.JobOutput(operator_id=operator_id, total_records=float(total_records))
+def render_json(
+    operator_id: str, rows: Sequence[PreviewRow], total_records: int, has_more: bool
+) -> httpbody_pb2.HttpBody:
+    output = metrics_pb2.JobOutput(
+        operator_id=operator_id, total_records=float(total_records), has_more=has_more
+    )
     for timestamp, record in _parse(rows):
         item = output.data.add(timestamp=timestamp)
         item.record.update(record)

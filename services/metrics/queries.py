@@ -164,7 +164,8 @@ class MetricsQueries:
         rows = buffer.page(offset, limit) if buffer else []
         if request.format == metrics_pb2.GetJobOutputRequest.csv:
             return render_csv(rows)
-        return render_json(operator_id, rows, buffer.total_received if buffer else 0)
+        has_more = buffer is not None and len(buffer) > offset + limit
+        return render_json(operator_id, rows, buffer.total_received if buffer else 0, has_more)
 
     @staticmethod
     def _default_output_operator(operators: list[OperatorInfo], job: JobAggregate | None) -> str:

@@ -68,6 +68,8 @@ def test_json_output_pages_the_kept_rows_oldest_first(server: MetricsServer) -> 
     body = json.loads(_output(server, limit=2, offset=3)[1])
     assert [row["record"]["id"] for row in body["data"]] == [4, 5]
     assert [row["timestamp"] for row in body["data"]] == [1704067201000, 1704067201000]
+    assert body["has_more"] is True
+    assert json.loads(_output(server, limit=3, offset=3)[1])["has_more"] is False
     assert json.loads(_output(server, offset=6)[1])["data"] == []
 
 
@@ -115,7 +117,7 @@ def test_csv_output(server: MetricsServer) -> None:
 
 def test_output_of_a_job_without_rows(server: MetricsServer) -> None:
     body = json.loads(_output(server)[1])
-    assert body == {"data": [], "operator_id": "sink_3", "total_records": 0}
+    assert body == {"data": [], "operator_id": "sink_3", "total_records": 0, "has_more": False}
     assert _output(server, format=CSV) == ("text/csv; charset=utf-8", b"")
 
 
@@ -146,7 +148,7 @@ def test_operator_filter_and_default_sink(clock: ManualClock) -> None:
         body = json.loads(_output(running)[1])
         assert (body["operator_id"], body["total_records"]) == ("sink_3", 2)
         body = json.loads(_output(running, operator_id="sink_2")[1])
-        assert body == {"data": [], "operator_id": "sink_2", "total_records": 0}
+        assert body == {"data": [], "operator_id": "sink_2", "total_records": 0, "has_more": False}
         with pytest.raises(grpc.RpcError) as raised:
             _output(running, operator_id="sink_9")
         assert raised.value.code() == grpc.StatusCode.NOT_FOUND

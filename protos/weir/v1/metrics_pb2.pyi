@@ -159,14 +159,16 @@ class GetJobOutputRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., format: _Optional[_Union[GetJobOutputRequest.Format, str]] = ...) -> None: ...
 
 class JobOutput(_message.Message):
-    __slots__ = ("data", "operator_id", "total_records")
+    __slots__ = ("data", "operator_id", "total_records", "has_more")
     DATA_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
     TOTAL_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    HAS_MORE_FIELD_NUMBER: _ClassVar[int]
     data: _containers.RepeatedCompositeFieldContainer[OutputRecord]
     operator_id: str
     total_records: float
-    def __init__(self, data: _Optional[_Iterable[_Union[OutputRecord, _Mapping]]] = ..., operator_id: _Optional[str] = ..., total_records: _Optional[float] = ...) -> None: ...
+    has_more: bool
+    def __init__(self, data: _Optional[_Iterable[_Union[OutputRecord, _Mapping]]] = ..., operator_id: _Optional[str] = ..., total_records: _Optional[float] = ..., has_more: _Optional[bool] = ...) -> None: ...
 
 class OutputRecord(_message.Message):
     __slots__ = ("timestamp", "record")
