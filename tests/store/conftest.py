@@ -1,50 +1,14 @@
-"""Fixtures for the store tests: every test runs against a SQLite file and a real PostgreSQL.
-
-`postgres_url` is generic (a throwaway database for the whole session) and meant to move to
-tests/conftest.py; the rest is specific to the store.
-"""
+"""Fixtures for the store tests: every test runs against a SQLite file and a real PostgreSQL
+(the session's throwaway database, `postgres_url` from tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import create_engine
 
 from services.store import PipelineRecord, Store
-
-# A database the tests may connect to in order to create their own (trust auth, user postgres).
-POSTGRES_ADMIN_URL = os.environ.get(
-    "WEIR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """URL of a fresh PostgreSQL database `weir_test_<random>`, dropped when the session ends."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except OperationalError as e:
-        admin.dispose()
-        pytest.fail(
-            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({e.orig}); start it with "
-            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`",
-            pytrace=False,
-        )
-    name = f"weir_test_{secrets.token_hex(6)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def _empty_postgres_schema(url: str) -> None:
