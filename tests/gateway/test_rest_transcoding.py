@@ -253,7 +253,7 @@ def test_http_body_responses_pass_through(gateway: GatewayUnderTest) -> None:
     # Rendered by the metrics side with the shared printer; Struct keys sorted.
     assert as_json.text == (
         '{"data":[{"timestamp":1704067200000,"record":{"id":1,"message":"Test message","value":99.99}}],'
-        '"operator_id":"sink_1","total_records":1000}'
+        '"operator_id":"sink_1","total_records":1000,"has_more":false}'
     )
 
 
