@@ -1,5 +1,6 @@
-"""Starting a job: persist it as Created (with the next run_id of its pipeline), then hand it
-to the supervisors. Used by pipeline creation and by restart."""
+"""Starting a job: persist it as Created (with the next run_id of its pipeline and the
+checkpoint it restores, if any), then hand it to the supervisors. Used by pipeline creation
+and by restart."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ class JobStarter:
         self._supervisors = supervisors
 
     async def start(
-        self, pipeline: PipelineRecord, parallelism: int, dataflow: dataflow_pb2.Dataflow
+        self,
+        pipeline: PipelineRecord,
+        parallelism: int,
+        dataflow: dataflow_pb2.Dataflow,
+        restore_checkpoint_id: str | None = None,
     ) -> JobRecord:
         job = await asyncio.to_thread(
             self._store.create_job,
@@ -27,6 +32,7 @@ class JobStarter:
             parallelism,
             now_ms(),
             dataflow=dataflow.SerializeToString(),
+            restore_checkpoint_id=restore_checkpoint_id,
         )
         self._supervisors.supervise(job, dataflow)
         return job

@@ -46,6 +46,8 @@ class ControllerConfig:
     host: str = "127.0.0.1"
     port: int = 0
     port_file: Path | None = None
+    # fsspec URL the jobs' checkpoints go under (`file:///...`, `s3://...`); "" disables them.
+    checkpoint_url: str = ""
 
 
 async def run_controller(config: ControllerConfig) -> None:
@@ -53,7 +55,7 @@ async def run_controller(config: ControllerConfig) -> None:
     await asyncio.to_thread(store.migrate)
     paths = PathPolicy(config.allowed_paths)
     workers = WorkerRegistry()
-    supervisors = JobSupervisors(store, workers)
+    supervisors = JobSupervisors(store, workers, config.checkpoint_url)
     metrics_channel = insecure_channel(config.metrics_address)
     views = JobViews(telemetry_pb2_grpc.TelemetryServiceStub(metrics_channel))
     starter = JobStarter(store, supervisors)
@@ -107,8 +109,12 @@ async def run_controller(config: ControllerConfig) -> None:
 async def resume_jobs(store: Store, supervisors: JobSupervisors) -> None:
     """Pick up every unfinished job with the plan it was started with. A job that was active is
     recovered: its old tasks were cancelled by their workers when they registered again with
-    this controller, so nothing runs twice."""
+    this controller, so nothing runs twice. Checkpoints the old controller left in progress
+    can never complete (their acknowledgements went to it): they are failed."""
     for job in await asyncio.to_thread(store.list_unfinished_jobs):
+        await asyncio.to_thread(
+            store.fail_checkpoints, job.id, now_ms(), "the controller restarted while it was in progress"
+        )
         if job.state in ACTIVE_STATES and job.state != "Recovering":
             resumed = await asyncio.to_thread(
                 store.transition_job, job.id, "Recovering", now_ms(), from_states=[job.state]

@@ -11,10 +11,17 @@ carries (a proto `double`), exact for integral values up to 2^53, with no conver
 
 from __future__ import annotations
 
-from sqlalchemy import Double, ForeignKey, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Double, ForeignKey, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from services.store.records import JobRecord, PipelineRecord, StateTransition
+from services.store.records import (
+    DEFAULT_CHECKPOINTS_RETAINED,
+    CheckpointRecord,
+    JobRecord,
+    PipelineRecord,
+    StateTransition,
+    SubtaskStateSize,
+)
 
 # Deterministic constraint and index names, so later migrations (including SQLite batch
 # migrations, which recreate tables) can refer to them by name on every backend.
@@ -43,6 +50,7 @@ class PipelineRow(Base):
     checkpoint_interval_ms: Mapped[int]
     created_at: Mapped[float] = mapped_column(Double, index=True)
     dataflow: Mapped[bytes] = mapped_column(LargeBinary)
+    checkpoints_retained: Mapped[int] = mapped_column(server_default=str(DEFAULT_CHECKPOINTS_RETAINED))
 
     def to_record(self) -> PipelineRecord:
         return PipelineRecord(
@@ -53,6 +61,7 @@ class PipelineRow(Base):
             checkpoint_interval_ms=self.checkpoint_interval_ms,
             created_at=self.created_at,
             dataflow=self.dataflow,
+            checkpoints_retained=self.checkpoints_retained,
         )
 
 
@@ -80,6 +89,9 @@ class JobRow(Base):
     # This run's own plan (a serialized weir.v1.Dataflow): a restart may change parallelism,
     # and a resumed job must run exactly the plan it started with.
     dataflow: Mapped[bytes] = mapped_column(LargeBinary)
+    # The checkpoint this job was started from (no foreign key: it may be of another job, and
+    # retention may delete it once no unfinished job needs it).
+    restore_checkpoint_id: Mapped[str | None] = mapped_column(ID)
 
     # Loaded with one extra IN query per batch of jobs, inside the same transaction.
     history: Mapped[list[JobStateTransitionRow]] = relationship(
@@ -101,6 +113,7 @@ class JobRow(Base):
             failure_message=self.failure_message,
             dataflow=self.dataflow,
             state_history=tuple(StateTransition(t.state, t.at_ms) for t in self.history),
+            restore_checkpoint_id=self.restore_checkpoint_id,
         )
 
 
@@ -113,3 +126,60 @@ class JobStateTransitionRow(Base):
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     state: Mapped[str] = mapped_column(String(16))
     at_ms: Mapped[float] = mapped_column(Double)
+
+
+class CheckpointRow(Base):
+    """One checkpoint of a job; its per-subtask sizes are rows of `checkpoint_subtask_states`."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (
+        # One checkpoint per epoch of a job; also the index behind listing a job's checkpoints.
+        UniqueConstraint("job_id", "epoch"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ID, ForeignKey("jobs.id", ondelete="CASCADE"))
+    epoch: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    start_time: Mapped[float] = mapped_column(Double)
+    finish_time: Mapped[float | None] = mapped_column(Double)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    backend: Mapped[str] = mapped_column(String(32))
+    location: Mapped[str] = mapped_column(Text)
+    failure_message: Mapped[str | None] = mapped_column(Text)
+
+    subtask_states: Mapped[list[CheckpointSubtaskStateRow]] = relationship(
+        order_by="(CheckpointSubtaskStateRow.operator_id, CheckpointSubtaskStateRow.subtask_index)",
+        lazy="selectin",
+        passive_deletes=True,
+    )
+
+    def to_record(self) -> CheckpointRecord:
+        return CheckpointRecord(
+            id=self.id,
+            job_id=self.job_id,
+            epoch=self.epoch,
+            state=self.state,
+            start_time=self.start_time,
+            finish_time=self.finish_time,
+            size_bytes=self.size_bytes,
+            backend=self.backend,
+            location=self.location,
+            failure_message=self.failure_message,
+            subtask_states=tuple(
+                SubtaskStateSize(s.operator_id, s.subtask_index, s.size_bytes) for s in self.subtask_states
+            ),
+        )
+
+
+class CheckpointSubtaskStateRow(Base):
+    """The bytes one subtask of one operator wrote into a checkpoint."""
+
+    __tablename__ = "checkpoint_subtask_states"
+
+    checkpoint_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("checkpoints.id", ondelete="CASCADE"), primary_key=True
+    )
+    operator_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    subtask_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)

@@ -32,6 +32,11 @@ JOB_SORT_FIELDS: frozenset[str] = frozenset(
 )
 
 
+# The spec's checkpoint state words (Checkpoint.State in checkpoints.proto).
+CHECKPOINT_STATES: tuple[str, ...] = ("in_progress", "completed", "failed")
+DEFAULT_CHECKPOINTS_RETAINED = 5
+
+
 def check_job_state(state: str) -> str:
     """Return `state` if it is one of the spec's words, else raise ValueError."""
     if state not in JOB_STATES:
@@ -50,6 +55,8 @@ class PipelineRecord:
     checkpoint_interval_ms: int
     created_at: float
     dataflow: bytes  # a serialized weir.v1.Dataflow; the store does not look inside
+    # How many completed checkpoints each job of the pipeline keeps (the newest ones).
+    checkpoints_retained: int = DEFAULT_CHECKPOINTS_RETAINED
 
 
 class StateTransition(NamedTuple):
@@ -78,6 +85,8 @@ class JobRecord:
     state_history: tuple[StateTransition, ...]
     # This run's plan, a serialized weir.v1.Dataflow (the store does not look inside).
     dataflow: bytes
+    # The checkpoint (possibly of an earlier run) this job was started from; None: no state.
+    restore_checkpoint_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,3 +113,31 @@ class JobQuery:
             raise ValueError(f"cannot sort jobs by {self.sort_field!r}; expected one of {expected}")
         if self.limit < 0 or self.offset < 0:
             raise ValueError("limit and offset must not be negative")
+
+
+class SubtaskStateSize(NamedTuple):
+    """How many bytes one subtask of one operator wrote into a checkpoint."""
+
+    operator_id: str
+    subtask_index: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """One checkpoint of a job: the epoch, where its files are, and what each subtask wrote.
+
+    `state` is `in_progress` until every task acknowledged (`completed`) or it timed out or a
+    task ended without acknowledging (`failed`, with `failure_message`)."""
+
+    id: str
+    job_id: str
+    epoch: int
+    state: str
+    start_time: float
+    finish_time: float | None
+    size_bytes: int
+    backend: str
+    location: str
+    failure_message: str | None
+    subtask_states: tuple[SubtaskStateSize, ...]

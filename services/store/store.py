@@ -1,4 +1,4 @@
-"""`Store`: the controller's persistent state (pipelines, jobs, job state history).
+"""`Store`: the controller's persistent state (pipelines, jobs, job state history, checkpoints).
 
 Every public method is one short database transaction and returns immutable records, so the
 async servicers can call it through `asyncio.to_thread` and share one `Store` between threads.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,12 +36,20 @@ from sqlalchemy.orm import Session
 
 from services.store.errors import AlreadyExists, NotFound, ReadOnlyStore
 from services.store.migrations import alembic_config
-from services.store.models import JobRow, JobStateTransitionRow, PipelineRow
+from services.store.models import (
+    CheckpointRow,
+    CheckpointSubtaskStateRow,
+    JobRow,
+    JobStateTransitionRow,
+    PipelineRow,
+)
 from services.store.records import (
     FINAL_JOB_STATES,
+    CheckpointRecord,
     JobQuery,
     JobRecord,
     PipelineRecord,
+    SubtaskStateSize,
     check_job_state,
 )
 
@@ -145,6 +153,7 @@ class Store:
                         checkpoint_interval_ms=p.checkpoint_interval_ms,
                         created_at=p.created_at,
                         dataflow=p.dataflow,
+                        checkpoints_retained=p.checkpoints_retained,
                     )
                 )
         except IntegrityError as e:
@@ -178,11 +187,18 @@ class Store:
     # Jobs
 
     def create_job(
-        self, pipeline_id: str, job_id: str, parallelism: int, created_at: float, *, dataflow: bytes
+        self,
+        pipeline_id: str,
+        job_id: str,
+        parallelism: int,
+        created_at: float,
+        *,
+        dataflow: bytes,
+        restore_checkpoint_id: str | None = None,
     ) -> JobRecord:
         """Create the next run of a pipeline: run_id = the pipeline's highest run_id + 1, state
-        Created, running_desired True, no tasks yet. NotFound if the pipeline does not exist,
-        AlreadyExists if the job id is taken."""
+        Created, running_desired True, no tasks yet, restoring `restore_checkpoint_id` if given.
+        NotFound if the pipeline does not exist, AlreadyExists if the job id is taken."""
         lock_pipeline = select(PipelineRow.id).where(PipelineRow.id == pipeline_id)
         # FOR NO KEY UPDATE: queues concurrent creates for this pipeline without blocking
         # unrelated writers (SQLite renders no lock clause; BEGIN IMMEDIATE serialises instead).
@@ -204,6 +220,7 @@ class Store:
                     tasks=0,
                     created_at=created_at,
                     dataflow=dataflow,
+                    restore_checkpoint_id=restore_checkpoint_id,
                     history=[JobStateTransitionRow(seq=1, state="Created", at_ms=created_at)],
                 )
                 session.add(job)
@@ -296,6 +313,153 @@ class Store:
             if session.execute(stmt, execution_options={"synchronize_session": False}).first() is None:
                 return None
             return session.get_one(JobRow, job_id).to_record()
+
+    # Checkpoints
+
+    def create_checkpoint(
+        self, checkpoint_id: str, job_id: str, epoch: int, start_time: float, *, backend: str, location: str
+    ) -> CheckpointRecord:
+        """Record a triggered checkpoint as in_progress. NotFound if the job does not exist,
+        AlreadyExists if the id or the job's epoch is taken."""
+        try:
+            with self._transaction(write=True) as session:
+                if session.get(JobRow, job_id) is None:
+                    raise NotFound(f"job {job_id} not found")
+                row = CheckpointRow(
+                    id=checkpoint_id,
+                    job_id=job_id,
+                    epoch=epoch,
+                    state="in_progress",
+                    start_time=start_time,
+                    size_bytes=0,
+                    backend=backend,
+                    location=location,
+                    subtask_states=[],
+                )
+                session.add(row)
+                session.flush()
+                return row.to_record()
+        except IntegrityError as e:
+            raise AlreadyExists(f"checkpoint {checkpoint_id} (epoch {epoch} of job {job_id}) exists") from e
+
+    def complete_checkpoint(
+        self, checkpoint_id: str, finish_time: float, subtask_states: Sequence[SubtaskStateSize]
+    ) -> CheckpointRecord | None:
+        """in_progress -> completed with every subtask's state size (and their sum), in one
+        transaction; None (nothing changed) if the checkpoint is not in progress."""
+        stmt = (
+            update(CheckpointRow)
+            .where(CheckpointRow.id == checkpoint_id, CheckpointRow.state == "in_progress")
+            .values(
+                state="completed",
+                finish_time=finish_time,
+                size_bytes=sum(s.size_bytes for s in subtask_states),
+            )
+            .returning(CheckpointRow.id)
+        )
+        with self._transaction(write=True) as session:
+            if session.execute(stmt, execution_options={"synchronize_session": False}).first() is None:
+                return None
+            if subtask_states:
+                session.execute(
+                    insert(CheckpointSubtaskStateRow),
+                    [{"checkpoint_id": checkpoint_id, **s._asdict()} for s in subtask_states],
+                )
+            return session.get_one(CheckpointRow, checkpoint_id).to_record()
+
+    def fail_checkpoints(
+        self, job_id: str, finish_time: float, message: str, *, checkpoint_id: str | None = None
+    ) -> list[CheckpointRecord]:
+        """in_progress -> failed with `message`: the one checkpoint `checkpoint_id`, or every
+        in-progress checkpoint of the job (a restarted controller abandons them). Returns those
+        that changed."""
+        stmt = (
+            update(CheckpointRow)
+            .where(CheckpointRow.job_id == job_id, CheckpointRow.state == "in_progress")
+            .values(state="failed", finish_time=finish_time, failure_message=message)
+            .returning(CheckpointRow.id)
+        )
+        if checkpoint_id is not None:
+            stmt = stmt.where(CheckpointRow.id == checkpoint_id)
+        with self._transaction(write=True) as session:
+            ids = list(session.scalars(stmt, execution_options={"synchronize_session": False}))
+            rows = session.scalars(select(CheckpointRow).where(CheckpointRow.id.in_(ids)))
+            return sorted((r.to_record() for r in rows), key=lambda c: c.epoch)
+
+    def get_checkpoint(self, checkpoint_id: str) -> CheckpointRecord | None:
+        with self._transaction() as session:
+            row = session.get(CheckpointRow, checkpoint_id)
+            return row.to_record() if row else None
+
+    def list_checkpoints(
+        self, job_id: str, *, completed: bool | None = None, limit: int = 20, offset: int = 0
+    ) -> tuple[list[CheckpointRecord], bool]:
+        """A page of a job's checkpoints, newest epoch first, and whether more follow.
+        `completed`: only completed (True) or only not completed (False) ones."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
+        stmt = select(CheckpointRow).where(CheckpointRow.job_id == job_id)
+        if completed is not None:
+            is_completed = CheckpointRow.state == "completed"
+            stmt = stmt.where(is_completed if completed else ~is_completed)
+        stmt = stmt.order_by(CheckpointRow.epoch.desc()).limit(limit + 1).offset(offset)
+        with self._transaction() as session:
+            rows = session.scalars(stmt).all()
+            return [r.to_record() for r in rows[:limit]], len(rows) > limit
+
+    def latest_completed_checkpoint(self, job_id: str) -> CheckpointRecord | None:
+        checkpoints, _ = self.list_checkpoints(job_id, completed=True, limit=1)
+        return checkpoints[0] if checkpoints else None
+
+    def last_checkpoint_epoch(self, job_id: str) -> int:
+        """The highest epoch the job has used (in any state), 0 if none: the next one is above it."""
+        stmt = select(func.coalesce(func.max(CheckpointRow.epoch), 0)).where(CheckpointRow.job_id == job_id)
+        with self._transaction() as session:
+            return session.scalar(stmt)
+
+    def expired_checkpoints(self, job_id: str, keep_completed: int) -> list[CheckpointRecord]:
+        """The job's checkpoints that retention may delete: every checkpoint older than its
+        `keep_completed` newest completed ones (in_progress ones never), except a checkpoint an
+        unfinished job is restoring from. Oldest first."""
+        if keep_completed < 1:
+            raise ValueError("retention keeps at least the newest completed checkpoint")
+        kept_epochs = (
+            select(CheckpointRow.epoch)
+            .where(CheckpointRow.job_id == job_id, CheckpointRow.state == "completed")
+            .order_by(CheckpointRow.epoch.desc())
+            .limit(keep_completed)
+            .subquery()
+        )
+        oldest_kept = select(func.min(kept_epochs.c.epoch)).scalar_subquery()
+        needed_by_restore = (
+            select(JobRow.restore_checkpoint_id)
+            .where(JobRow.restore_checkpoint_id.is_not(None), JobRow.state.not_in(FINAL_JOB_STATES))
+            .scalar_subquery()
+        )
+        stmt = (
+            select(CheckpointRow)
+            .where(
+                CheckpointRow.job_id == job_id,
+                CheckpointRow.state != "in_progress",
+                CheckpointRow.epoch < oldest_kept,
+                CheckpointRow.id.not_in(needed_by_restore),
+            )
+            .order_by(CheckpointRow.epoch)
+        )
+        with self._transaction() as session:
+            return [r.to_record() for r in session.scalars(stmt)]
+
+    def delete_checkpoints(self, checkpoint_ids: Collection[str]) -> int:
+        """Delete checkpoints' metadata (and, by ON DELETE CASCADE, their sizes); how many went."""
+        if not checkpoint_ids:
+            return 0
+        stmt = (
+            delete(CheckpointRow)
+            .where(CheckpointRow.id.in_(list(checkpoint_ids)))
+            .returning(CheckpointRow.id)
+        )
+        with self._transaction(write=True) as session:
+            return len(session.execute(stmt).all())
 
 
 def _enable_wal(cursor: sqlite3.Cursor) -> None:

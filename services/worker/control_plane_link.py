@@ -1,4 +1,5 @@
-"""The worker's link to the controller: register, heartbeat, deliver task events.
+"""The worker's link to the controller: register, heartbeat, deliver task events and
+checkpoint acknowledgements (one ordered stream).
 
 A worker the controller does not know (a restarted controller, or one that declared this
 worker lost) cancels all its tasks before registering again: the controller reschedules
@@ -16,7 +17,7 @@ import time
 import grpc
 
 from services.serving import insecure_channel
-from services.worker.task_slots import TaskSlots
+from services.worker.task_slots import TaskReport, TaskSlots
 from weir.v1 import control_plane_pb2, control_plane_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -91,18 +92,25 @@ class ControlPlaneLink:
 
     async def _send_events(self) -> None:
         while True:
-            event = await self._slots.events.get()
+            report = await self._slots.events.get()
             await self.registered.wait()
-            event.worker_id = self.worker_id
             while True:
                 try:
-                    await self._stub.ReportTaskEvent(
-                        control_plane_pb2.ReportTaskEventRequest(event=event), timeout=RPC_TIMEOUT_S
-                    )
+                    await self._deliver(report)
                     break
                 except grpc.aio.AioRpcError as error:
-                    log.info("cannot deliver task event (%s); retrying", error.code().name)
+                    log.info("cannot deliver task report (%s); retrying", error.code().name)
                     await asyncio.sleep(RETRY_S)
+
+    async def _deliver(self, report: TaskReport) -> None:
+        if isinstance(report, control_plane_pb2.ReportCheckpointRequest):
+            report.worker_id = self.worker_id
+            await self._stub.ReportCheckpoint(report, timeout=RPC_TIMEOUT_S)
+        else:
+            report.worker_id = self.worker_id
+            await self._stub.ReportTaskEvent(
+                control_plane_pb2.ReportTaskEventRequest(event=report), timeout=RPC_TIMEOUT_S
+            )
 
     async def close(self) -> None:
         await self._channel.close()

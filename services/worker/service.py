@@ -1,4 +1,5 @@
-"""WorkerService (internal): the controller starts and stops tasks here."""
+"""WorkerService (internal): the controller starts and stops tasks here, and triggers and
+commits their checkpoints."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
         if not request.tasks:
             raise invalid_argument("no tasks to start")
         try:
-            self._slots.start(request.job_id, request.dataflow, request.tasks)
+            self._slots.start(
+                request.job_id,
+                request.dataflow,
+                request.tasks,
+                checkpoint_url=request.checkpoint_url,
+                restore_location=request.restore_location,
+            )
         except SlotsExhausted as error:
             raise ApiError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)) from error
         return worker_pb2.StartTasksResponse()
@@ -29,3 +36,21 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
             request.job_id, graceful=request.mode == worker_pb2.StopTasksRequest.MODE_GRACEFUL
         )
         return worker_pb2.StopTasksResponse()
+
+    @rpc
+    async def TriggerCheckpoint(
+        self, request: worker_pb2.TriggerCheckpointRequest, context: grpc.aio.ServicerContext
+    ):
+        if request.epoch < 1:
+            raise invalid_argument(f"epoch must be at least 1, got {request.epoch}")
+        self._slots.trigger_checkpoint(request.job_id, request.epoch)
+        return worker_pb2.TriggerCheckpointResponse()
+
+    @rpc
+    async def CommitCheckpoint(
+        self, request: worker_pb2.CommitCheckpointRequest, context: grpc.aio.ServicerContext
+    ):
+        if request.epoch < 1:
+            raise invalid_argument(f"epoch must be at least 1, got {request.epoch}")
+        self._slots.commit_checkpoint(request.job_id, request.epoch)
+        return worker_pb2.CommitCheckpointResponse()

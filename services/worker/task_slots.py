@@ -1,7 +1,9 @@
 """The tasks a worker runs, by job, and the events they raise.
 
 Engine tasks run in their own threads and call their listener from there; the listener
-hands each event to the worker's event loop, where it is sent to the controller in order.
+hands each event — lifecycle changes and checkpoint acknowledgements alike — to the
+worker's event loop, where one queue sends them to the controller in order: a task's
+acknowledgement of a checkpoint always arrives before its end.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from collections.abc import Iterable
 
 from services.clock import now_ms
 from services.worker.engine import Task, TelemetryBuffer
+from services.worker.engine.checkpointing import SubtaskState
 from weir.v1 import control_plane_pb2, dataflow_pb2, worker_pb2
 
 log = logging.getLogger(__name__)
 
 Kind = control_plane_pb2.TaskEvent
+# What the worker tells the controller about its tasks, in the order it happened.
+TaskReport = control_plane_pb2.TaskEvent | control_plane_pb2.ReportCheckpointRequest
 
 
 class SlotsExhausted(Exception):
@@ -39,6 +44,20 @@ class _Listener:
     def on_failed(self, task_id: str, message: str) -> None:
         self._slots.post(self._job_id, task_id, Kind.KIND_FAILED, message)
 
+    def on_checkpoint(self, task_id: str, epoch: int, states: list[SubtaskState]) -> None:
+        report = control_plane_pb2.ReportCheckpointRequest(
+            job_id=self._job_id,
+            task_id=task_id,
+            epoch=epoch,
+            states=[
+                control_plane_pb2.SubtaskCheckpointState(
+                    operator_id=s.operator_id, subtask_index=s.subtask_index, size_bytes=s.size_bytes
+                )
+                for s in states
+            ],
+        )
+        self._slots.post_checkpoint(report)
+
 
 class TaskSlots:
     def __init__(self, slots: int, telemetry: TelemetryBuffer, loop: asyncio.AbstractEventLoop) -> None:
@@ -47,7 +66,7 @@ class TaskSlots:
         self._loop = loop
         self._tasks: dict[tuple[str, str], Task] = {}
         self._stopping: set[tuple[str, str]] = set()
-        self.events: asyncio.Queue[control_plane_pb2.TaskEvent] = asyncio.Queue()
+        self.events: asyncio.Queue[TaskReport] = asyncio.Queue()
 
     @property
     def free(self) -> int:
@@ -57,7 +76,13 @@ class TaskSlots:
         return [task_id for _, task_id in self._tasks]
 
     def start(
-        self, job_id: str, dataflow: dataflow_pb2.Dataflow, specs: Iterable[worker_pb2.TaskSpec]
+        self,
+        job_id: str,
+        dataflow: dataflow_pb2.Dataflow,
+        specs: Iterable[worker_pb2.TaskSpec],
+        *,
+        checkpoint_url: str = "",
+        restore_location: str = "",
     ) -> None:
         specs = list(specs)
         # A restarted assignment of the same job replaces what ran here before.
@@ -66,7 +91,15 @@ class TaskSlots:
             raise SlotsExhausted(f"asked for {len(specs)} tasks, {self.free} slots free")
         listener = _Listener(self, job_id)
         for spec in specs:
-            task = Task(job_id, dataflow, spec, self._telemetry, listener)
+            task = Task(
+                job_id,
+                dataflow,
+                spec,
+                self._telemetry,
+                listener,
+                checkpoint_url=checkpoint_url,
+                restore_location=restore_location,
+            )
             self._tasks[(job_id, spec.task_id)] = task
             task.start()
 
@@ -75,6 +108,18 @@ class TaskSlots:
             if job == job_id:
                 self._stopping.add((job, task_id))
                 task.stop(graceful)
+
+    def trigger_checkpoint(self, job_id: str, epoch: int) -> None:
+        """Start checkpoint `epoch` in every task of the job here (tasks without a source
+        ignore it: their barriers come with their input)."""
+        for (job, _), task in list(self._tasks.items()):
+            if job == job_id:
+                task.trigger_checkpoint(epoch)
+
+    def commit_checkpoint(self, job_id: str, epoch: int) -> None:
+        for (job, _), task in list(self._tasks.items()):
+            if job == job_id:
+                task.commit_checkpoint(epoch)
 
     def cancel_job(self, job_id: str) -> None:
         """Cancel a job's tasks and forget them at once (no events: nobody waits for them)."""
@@ -99,6 +144,14 @@ class TaskSlots:
     def post(self, job_id: str, task_id: str, kind: int, message: str = "") -> None:
         """Thread-safe: queue a task event for the controller."""
         self._loop.call_soon_threadsafe(self._on_event, job_id, task_id, kind, message)
+
+    def post_checkpoint(self, report: control_plane_pb2.ReportCheckpointRequest) -> None:
+        """Thread-safe: queue a task's checkpoint acknowledgement for the controller."""
+        self._loop.call_soon_threadsafe(self._on_checkpoint, report)
+
+    def _on_checkpoint(self, report: control_plane_pb2.ReportCheckpointRequest) -> None:
+        if (report.job_id, report.task_id) in self._tasks:  # else: a cancelled task's last words
+            self.events.put_nowait(report)
 
     def _on_event(self, job_id: str, task_id: str, kind: int, message: str) -> None:
         key = (job_id, task_id)

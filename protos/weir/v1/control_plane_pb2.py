@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bweir/v1/control_plane.proto\x12\x07weir.v1\"D\n\x15RegisterWorkerRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\r\n\x05slots\x18\x03 \x01(\x05\"J\n\x16RegisterWorkerResponse\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x02 \x01(\x05\"?\n\x10HeartbeatRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x18\n\x10running_task_ids\x18\x02 \x03(\t\"\"\n\x11HeartbeatResponse\x12\r\n\x05known\x18\x01 \x01(\x08\"\xf0\x01\n\tTaskEvent\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12%\n\x04kind\x18\x04 \x01(\x0e\x32\x17.weir.v1.TaskEvent.Kind\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x11\n\ttimestamp\x18\x06 \x01(\x01\"d\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_RUNNING\x10\x01\x12\x11\n\rKIND_FINISHED\x10\x02\x12\x0f\n\x0bKIND_FAILED\x10\x03\x12\x10\n\x0cKIND_STOPPED\x10\x04\";\n\x16ReportTaskEventRequest\x12!\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.weir.v1.TaskEvent\"\x19\n\x17ReportTaskEventResponse2\x82\x02\n\x13\x43ontrolPlaneService\x12Q\n\x0eRegisterWorker\x12\x1e.weir.v1.RegisterWorkerRequest\x1a\x1f.weir.v1.RegisterWorkerResponse\x12\x42\n\tHeartbeat\x12\x19.weir.v1.HeartbeatRequest\x1a\x1a.weir.v1.HeartbeatResponse\x12T\n\x0fReportTaskEvent\x12\x1f.weir.v1.ReportTaskEventRequest\x1a .weir.v1.ReportTaskEventResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bweir/v1/control_plane.proto\x12\x07weir.v1\"D\n\x15RegisterWorkerRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\r\n\x05slots\x18\x03 \x01(\x05\"J\n\x16RegisterWorkerResponse\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x02 \x01(\x05\"?\n\x10HeartbeatRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x18\n\x10running_task_ids\x18\x02 \x03(\t\"\"\n\x11HeartbeatResponse\x12\r\n\x05known\x18\x01 \x01(\x08\"\xf0\x01\n\tTaskEvent\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12%\n\x04kind\x18\x04 \x01(\x0e\x32\x17.weir.v1.TaskEvent.Kind\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x11\n\ttimestamp\x18\x06 \x01(\x01\"d\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_RUNNING\x10\x01\x12\x11\n\rKIND_FINISHED\x10\x02\x12\x0f\n\x0bKIND_FAILED\x10\x03\x12\x10\n\x0cKIND_STOPPED\x10\x04\";\n\x16ReportTaskEventRequest\x12!\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.weir.v1.TaskEvent\"\x19\n\x17ReportTaskEventResponse\"X\n\x16SubtaskCheckpointState\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x15\n\rsubtask_index\x18\x02 \x01(\x05\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\"\x8d\x01\n\x17ReportCheckpointRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\r\n\x05\x65poch\x18\x04 \x01(\x05\x12/\n\x06states\x18\x05 \x03(\x0b\x32\x1f.weir.v1.SubtaskCheckpointState\"\x1a\n\x18ReportCheckpointResponse2\xdb\x02\n\x13\x43ontrolPlaneService\x12Q\n\x0eRegisterWorker\x12\x1e.weir.v1.RegisterWorkerRequest\x1a\x1f.weir.v1.RegisterWorkerResponse\x12\x42\n\tHeartbeat\x12\x19.weir.v1.HeartbeatRequest\x1a\x1a.weir.v1.HeartbeatResponse\x12T\n\x0fReportTaskEvent\x12\x1f.weir.v1.ReportTaskEventRequest\x1a .weir.v1.ReportTaskEventResponse\x12W\n\x10ReportCheckpoint\x12 .weir.v1.ReportCheckpointRequest\x1a!.weir.v1.ReportCheckpointResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,6 +47,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REPORTTASKEVENTREQUEST']._serialized_end=589
   _globals['_REPORTTASKEVENTRESPONSE']._serialized_start=591
   _globals['_REPORTTASKEVENTRESPONSE']._serialized_end=616
-  _globals['_CONTROLPLANESERVICE']._serialized_start=619
-  _globals['_CONTROLPLANESERVICE']._serialized_end=877
+  _globals['_SUBTASKCHECKPOINTSTATE']._serialized_start=618
+  _globals['_SUBTASKCHECKPOINTSTATE']._serialized_end=706
+  _globals['_REPORTCHECKPOINTREQUEST']._serialized_start=709
+  _globals['_REPORTCHECKPOINTREQUEST']._serialized_end=850
+  _globals['_REPORTCHECKPOINTRESPONSE']._serialized_start=852
+  _globals['_REPORTCHECKPOINTRESPONSE']._serialized_end=878
+  _globals['_CONTROLPLANESERVICE']._serialized_start=881
+  _globals['_CONTROLPLANESERVICE']._serialized_end=1228
 # @@protoc_insertion_point(module_scope)

@@ -76,3 +76,31 @@ class ReportTaskEventRequest(_message.Message):
 class ReportTaskEventResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class SubtaskCheckpointState(_message.Message):
+    __slots__ = ("operator_id", "subtask_index", "size_bytes")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBTASK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    subtask_index: int
+    size_bytes: int
+    def __init__(self, operator_id: _Optional[str] = ..., subtask_index: _Optional[int] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+
+class ReportCheckpointRequest(_message.Message):
+    __slots__ = ("worker_id", "job_id", "task_id", "epoch", "states")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    job_id: str
+    task_id: str
+    epoch: int
+    states: _containers.RepeatedCompositeFieldContainer[SubtaskCheckpointState]
+    def __init__(self, worker_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., epoch: _Optional[int] = ..., states: _Optional[_Iterable[_Union[SubtaskCheckpointState, _Mapping]]] = ...) -> None: ...
+
+class ReportCheckpointResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -50,6 +50,11 @@ class ControlPlaneServiceStub:
                 request_serializer=weir_dot_v1_dot_control__plane__pb2.ReportTaskEventRequest.SerializeToString,
                 response_deserializer=weir_dot_v1_dot_control__plane__pb2.ReportTaskEventResponse.FromString,
                 _registered_method=True)
+        self.ReportCheckpoint = channel.unary_unary(
+                '/weir.v1.ControlPlaneService/ReportCheckpoint',
+                request_serializer=weir_dot_v1_dot_control__plane__pb2.ReportCheckpointRequest.SerializeToString,
+                response_deserializer=weir_dot_v1_dot_control__plane__pb2.ReportCheckpointResponse.FromString,
+                _registered_method=True)
 
 
 class ControlPlaneServiceServicer:
@@ -77,6 +82,15 @@ class ControlPlaneServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportCheckpoint(self, request, context):
+        """A task took its snapshot for a checkpoint: the barrier of `epoch` passed all its
+        operators and every stateful operator's state file is written. Delivered in order with
+        the task's events, so an acknowledgement always arrives before the task's end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlPlaneServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +108,11 @@ def add_ControlPlaneServiceServicer_to_server(servicer, server):
                     servicer.ReportTaskEvent,
                     request_deserializer=weir_dot_v1_dot_control__plane__pb2.ReportTaskEventRequest.FromString,
                     response_serializer=weir_dot_v1_dot_control__plane__pb2.ReportTaskEventResponse.SerializeToString,
+            ),
+            'ReportCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportCheckpoint,
+                    request_deserializer=weir_dot_v1_dot_control__plane__pb2.ReportCheckpointRequest.FromString,
+                    response_serializer=weir_dot_v1_dot_control__plane__pb2.ReportCheckpointResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +197,33 @@ class ControlPlaneService:
             '/weir.v1.ControlPlaneService/ReportTaskEvent',
             weir_dot_v1_dot_control__plane__pb2.ReportTaskEventRequest.SerializeToString,
             weir_dot_v1_dot_control__plane__pb2.ReportTaskEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weir.v1.ControlPlaneService/ReportCheckpoint',
+            weir_dot_v1_dot_control__plane__pb2.ReportCheckpointRequest.SerializeToString,
+            weir_dot_v1_dot_control__plane__pb2.ReportCheckpointResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16weir/v1/dataflow.proto\x12\x07weir.v1\"N\n\x08\x44\x61taflow\x12$\n\toperators\x18\x01 \x03(\x0b\x32\x11.weir.v1.Operator\x12\x1c\n\x05\x65\x64ges\x18\x02 \x03(\x0b\x32\r.weir.v1.Edge\"\xd3\x02\n\x08Operator\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12$\n\x04kind\x18\x03 \x01(\x0e\x32\x16.weir.v1.Operator.Kind\x12\x13\n\x0bparallelism\x18\x04 \x01(\x05\x12%\n\x06source\x18\x05 \x01(\x0b\x32\x13.weir.v1.SourceSpecH\x00\x12%\n\x06\x66ilter\x18\x06 \x01(\x0b\x32\x13.weir.v1.FilterSpecH\x00\x12\'\n\x07project\x18\x07 \x01(\x0b\x32\x14.weir.v1.ProjectSpecH\x00\x12!\n\x04sink\x18\x08 \x01(\x0b\x32\x11.weir.v1.SinkSpecH\x00\"P\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n\x0bKIND_SOURCE\x10\x01\x12\x12\n\x0eKIND_TRANSFORM\x10\x02\x12\r\n\tKIND_SINK\x10\x03\x42\x06\n\x04spec\"\xa3\x01\n\nSourceSpec\x12\x11\n\tconnector\x18\x01 \x01(\t\x12\x31\n\x07options\x18\x02 \x03(\x0b\x32 .weir.v1.SourceSpec.OptionsEntry\x12\x1f\n\x06schema\x18\x03 \x03(\x0b\x32\x0f.weir.v1.Column\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1f\n\nFilterSpec\x12\x11\n\tpredicate\x18\x01 \x01(\t\"8\n\x0bProjectSpec\x12)\n\x07\x63olumns\x18\x01 \x03(\x0b\x32\x18.weir.v1.NamedExpression\",\n\x0fNamedExpression\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03sql\x18\x02 \x01(\t\"~\n\x08SinkSpec\x12\x11\n\tconnector\x18\x01 \x01(\t\x12/\n\x07options\x18\x02 \x03(\x0b\x32\x1e.weir.v1.SinkSpec.OptionsEntry\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"6\n\x06\x43olumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08nullable\x18\x03 \x01(\x08\"\xb7\x01\n\x04\x45\x64ge\x12\x1a\n\x12source_operator_id\x18\x01 \x01(\t\x12\x1a\n\x12target_operator_id\x18\x02 \x01(\t\x12 \n\x04kind\x18\x03 \x01(\x0e\x32\x12.weir.v1.Edge.Kind\x12\x13\n\x0bkey_columns\x18\x04 \x03(\t\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_FORWARD\x10\x01\x12\x10\n\x0cKIND_SHUFFLE\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16weir/v1/dataflow.proto\x12\x07weir.v1\"N\n\x08\x44\x61taflow\x12$\n\toperators\x18\x01 \x03(\x0b\x32\x11.weir.v1.Operator\x12\x1c\n\x05\x65\x64ges\x18\x02 \x03(\x0b\x32\r.weir.v1.Edge\"\xdf\x03\n\x08Operator\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12$\n\x04kind\x18\x03 \x01(\x0e\x32\x16.weir.v1.Operator.Kind\x12\x13\n\x0bparallelism\x18\x04 \x01(\x05\x12%\n\x06source\x18\x05 \x01(\x0b\x32\x13.weir.v1.SourceSpecH\x00\x12%\n\x06\x66ilter\x18\x06 \x01(\x0b\x32\x13.weir.v1.FilterSpecH\x00\x12\'\n\x07project\x18\x07 \x01(\x0b\x32\x14.weir.v1.ProjectSpecH\x00\x12!\n\x04sink\x18\x08 \x01(\x0b\x32\x11.weir.v1.SinkSpecH\x00\x12+\n\twatermark\x18\t \x01(\x0b\x32\x16.weir.v1.WatermarkSpecH\x00\x12\x38\n\x10window_aggregate\x18\n \x01(\x0b\x32\x1c.weir.v1.WindowAggregateSpecH\x00\x12#\n\x05union\x18\x0b \x01(\x0b\x32\x12.weir.v1.UnionSpecH\x00\"P\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n\x0bKIND_SOURCE\x10\x01\x12\x12\n\x0eKIND_TRANSFORM\x10\x02\x12\r\n\tKIND_SINK\x10\x03\x42\x06\n\x04spec\"\xa3\x01\n\nSourceSpec\x12\x11\n\tconnector\x18\x01 \x01(\t\x12\x31\n\x07options\x18\x02 \x03(\x0b\x32 .weir.v1.SourceSpec.OptionsEntry\x12\x1f\n\x06schema\x18\x03 \x03(\x0b\x32\x0f.weir.v1.Column\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1f\n\nFilterSpec\x12\x11\n\tpredicate\x18\x01 \x01(\t\"8\n\x0bProjectSpec\x12)\n\x07\x63olumns\x18\x01 \x03(\x0b\x32\x18.weir.v1.NamedExpression\",\n\x0fNamedExpression\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03sql\x18\x02 \x01(\t\"6\n\rWatermarkSpec\x12\x13\n\x0btime_column\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65lay_ms\x18\x02 \x01(\x03\"\xdb\x02\n\x13WindowAggregateSpec\x12\x37\n\x06window\x18\x01 \x01(\x0e\x32\'.weir.v1.WindowAggregateSpec.WindowKind\x12\x0f\n\x07size_ms\x18\x02 \x01(\x03\x12\x10\n\x08slide_ms\x18\x03 \x01(\x03\x12\x0e\n\x06gap_ms\x18\x04 \x01(\x03\x12\x13\n\x0btime_column\x18\x05 \x01(\t\x12\x13\n\x0bkey_columns\x18\x06 \x03(\t\x12&\n\naggregates\x18\x07 \x03(\x0b\x32\x12.weir.v1.Aggregate\x12\x15\n\rwindow_column\x18\x08 \x01(\t\"o\n\nWindowKind\x12\x1b\n\x17WINDOW_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12WINDOW_KIND_TUMBLE\x10\x01\x12\x13\n\x0fWINDOW_KIND_HOP\x10\x02\x12\x17\n\x13WINDOW_KIND_SESSION\x10\x03\"\xef\x01\n\tAggregate\x12-\n\x08\x66unction\x18\x01 \x01(\x0e\x32\x1b.weir.v1.Aggregate.Function\x12\x10\n\x08\x61rgument\x18\x02 \x01(\t\x12\x10\n\x08\x64istinct\x18\x03 \x01(\x08\x12\x0c\n\x04name\x18\x04 \x01(\t\"\x80\x01\n\x08\x46unction\x12\x18\n\x14\x46UNCTION_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x46UNCTION_COUNT\x10\x01\x12\x10\n\x0c\x46UNCTION_SUM\x10\x02\x12\x10\n\x0c\x46UNCTION_MIN\x10\x03\x12\x10\n\x0c\x46UNCTION_MAX\x10\x04\x12\x10\n\x0c\x46UNCTION_AVG\x10\x05\"\x0b\n\tUnionSpec\"~\n\x08SinkSpec\x12\x11\n\tconnector\x18\x01 \x01(\t\x12/\n\x07options\x18\x02 \x03(\x0b\x32\x1e.weir.v1.SinkSpec.OptionsEntry\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"6\n\x06\x43olumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08nullable\x18\x03 \x01(\x08\"\xb7\x01\n\x04\x45\x64ge\x12\x1a\n\x12source_operator_id\x18\x01 \x01(\t\x12\x1a\n\x12target_operator_id\x18\x02 \x01(\t\x12 \n\x04kind\x18\x03 \x01(\x0e\x32\x12.weir.v1.Edge.Kind\x12\x13\n\x0bkey_columns\x18\x04 \x03(\t\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_FORWARD\x10\x01\x12\x10\n\x0cKIND_SHUFFLE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,27 +38,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATAFLOW']._serialized_start=35
   _globals['_DATAFLOW']._serialized_end=113
   _globals['_OPERATOR']._serialized_start=116
-  _globals['_OPERATOR']._serialized_end=455
-  _globals['_OPERATOR_KIND']._serialized_start=367
-  _globals['_OPERATOR_KIND']._serialized_end=447
-  _globals['_SOURCESPEC']._serialized_start=458
-  _globals['_SOURCESPEC']._serialized_end=621
-  _globals['_SOURCESPEC_OPTIONSENTRY']._serialized_start=575
-  _globals['_SOURCESPEC_OPTIONSENTRY']._serialized_end=621
-  _globals['_FILTERSPEC']._serialized_start=623
-  _globals['_FILTERSPEC']._serialized_end=654
-  _globals['_PROJECTSPEC']._serialized_start=656
-  _globals['_PROJECTSPEC']._serialized_end=712
-  _globals['_NAMEDEXPRESSION']._serialized_start=714
-  _globals['_NAMEDEXPRESSION']._serialized_end=758
-  _globals['_SINKSPEC']._serialized_start=760
-  _globals['_SINKSPEC']._serialized_end=886
-  _globals['_SINKSPEC_OPTIONSENTRY']._serialized_start=575
-  _globals['_SINKSPEC_OPTIONSENTRY']._serialized_end=621
-  _globals['_COLUMN']._serialized_start=888
-  _globals['_COLUMN']._serialized_end=942
-  _globals['_EDGE']._serialized_start=945
-  _globals['_EDGE']._serialized_end=1128
-  _globals['_EDGE_KIND']._serialized_start=1064
-  _globals['_EDGE_KIND']._serialized_end=1128
+  _globals['_OPERATOR']._serialized_end=595
+  _globals['_OPERATOR_KIND']._serialized_start=507
+  _globals['_OPERATOR_KIND']._serialized_end=587
+  _globals['_SOURCESPEC']._serialized_start=598
+  _globals['_SOURCESPEC']._serialized_end=761
+  _globals['_SOURCESPEC_OPTIONSENTRY']._serialized_start=715
+  _globals['_SOURCESPEC_OPTIONSENTRY']._serialized_end=761
+  _globals['_FILTERSPEC']._serialized_start=763
+  _globals['_FILTERSPEC']._serialized_end=794
+  _globals['_PROJECTSPEC']._serialized_start=796
+  _globals['_PROJECTSPEC']._serialized_end=852
+  _globals['_NAMEDEXPRESSION']._serialized_start=854
+  _globals['_NAMEDEXPRESSION']._serialized_end=898
+  _globals['_WATERMARKSPEC']._serialized_start=900
+  _globals['_WATERMARKSPEC']._serialized_end=954
+  _globals['_WINDOWAGGREGATESPEC']._serialized_start=957
+  _globals['_WINDOWAGGREGATESPEC']._serialized_end=1304
+  _globals['_WINDOWAGGREGATESPEC_WINDOWKIND']._serialized_start=1193
+  _globals['_WINDOWAGGREGATESPEC_WINDOWKIND']._serialized_end=1304
+  _globals['_AGGREGATE']._serialized_start=1307
+  _globals['_AGGREGATE']._serialized_end=1546
+  _globals['_AGGREGATE_FUNCTION']._serialized_start=1418
+  _globals['_AGGREGATE_FUNCTION']._serialized_end=1546
+  _globals['_UNIONSPEC']._serialized_start=1548
+  _globals['_UNIONSPEC']._serialized_end=1559
+  _globals['_SINKSPEC']._serialized_start=1561
+  _globals['_SINKSPEC']._serialized_end=1687
+  _globals['_SINKSPEC_OPTIONSENTRY']._serialized_start=715
+  _globals['_SINKSPEC_OPTIONSENTRY']._serialized_end=761
+  _globals['_COLUMN']._serialized_start=1689
+  _globals['_COLUMN']._serialized_end=1743
+  _globals['_EDGE']._serialized_start=1746
+  _globals['_EDGE']._serialized_end=1929
+  _globals['_EDGE_KIND']._serialized_start=1865
+  _globals['_EDGE_KIND']._serialized_end=1929
 # @@protoc_insertion_point(module_scope)

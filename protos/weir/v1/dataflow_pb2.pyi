@@ -16,7 +16,7 @@ class Dataflow(_message.Message):
     def __init__(self, operators: _Optional[_Iterable[_Union[Operator, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
 
 class Operator(_message.Message):
-    __slots__ = ("id", "name", "kind", "parallelism", "source", "filter", "project", "sink")
+    __slots__ = ("id", "name", "kind", "parallelism", "source", "filter", "project", "sink", "watermark", "window_aggregate", "union")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[Operator.Kind]
@@ -35,6 +35,9 @@ class Operator(_message.Message):
     FILTER_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     SINK_FIELD_NUMBER: _ClassVar[int]
+    WATERMARK_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_AGGREGATE_FIELD_NUMBER: _ClassVar[int]
+    UNION_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     kind: Operator.Kind
@@ -43,7 +46,10 @@ class Operator(_message.Message):
     filter: FilterSpec
     project: ProjectSpec
     sink: SinkSpec
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[Operator.Kind, str]] = ..., parallelism: _Optional[int] = ..., source: _Optional[_Union[SourceSpec, _Mapping]] = ..., filter: _Optional[_Union[FilterSpec, _Mapping]] = ..., project: _Optional[_Union[ProjectSpec, _Mapping]] = ..., sink: _Optional[_Union[SinkSpec, _Mapping]] = ...) -> None: ...
+    watermark: WatermarkSpec
+    window_aggregate: WindowAggregateSpec
+    union: UnionSpec
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[Operator.Kind, str]] = ..., parallelism: _Optional[int] = ..., source: _Optional[_Union[SourceSpec, _Mapping]] = ..., filter: _Optional[_Union[FilterSpec, _Mapping]] = ..., project: _Optional[_Union[ProjectSpec, _Mapping]] = ..., sink: _Optional[_Union[SinkSpec, _Mapping]] = ..., watermark: _Optional[_Union[WatermarkSpec, _Mapping]] = ..., window_aggregate: _Optional[_Union[WindowAggregateSpec, _Mapping]] = ..., union: _Optional[_Union[UnionSpec, _Mapping]] = ...) -> None: ...
 
 class SourceSpec(_message.Message):
     __slots__ = ("connector", "options", "schema")
@@ -81,6 +87,74 @@ class NamedExpression(_message.Message):
     name: str
     sql: str
     def __init__(self, name: _Optional[str] = ..., sql: _Optional[str] = ...) -> None: ...
+
+class WatermarkSpec(_message.Message):
+    __slots__ = ("time_column", "delay_ms")
+    TIME_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    DELAY_MS_FIELD_NUMBER: _ClassVar[int]
+    time_column: str
+    delay_ms: int
+    def __init__(self, time_column: _Optional[str] = ..., delay_ms: _Optional[int] = ...) -> None: ...
+
+class WindowAggregateSpec(_message.Message):
+    __slots__ = ("window", "size_ms", "slide_ms", "gap_ms", "time_column", "key_columns", "aggregates", "window_column")
+    class WindowKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        WINDOW_KIND_UNSPECIFIED: _ClassVar[WindowAggregateSpec.WindowKind]
+        WINDOW_KIND_TUMBLE: _ClassVar[WindowAggregateSpec.WindowKind]
+        WINDOW_KIND_HOP: _ClassVar[WindowAggregateSpec.WindowKind]
+        WINDOW_KIND_SESSION: _ClassVar[WindowAggregateSpec.WindowKind]
+    WINDOW_KIND_UNSPECIFIED: WindowAggregateSpec.WindowKind
+    WINDOW_KIND_TUMBLE: WindowAggregateSpec.WindowKind
+    WINDOW_KIND_HOP: WindowAggregateSpec.WindowKind
+    WINDOW_KIND_SESSION: WindowAggregateSpec.WindowKind
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    SIZE_MS_FIELD_NUMBER: _ClassVar[int]
+    SLIDE_MS_FIELD_NUMBER: _ClassVar[int]
+    GAP_MS_FIELD_NUMBER: _ClassVar[int]
+    TIME_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    KEY_COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATES_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    window: WindowAggregateSpec.WindowKind
+    size_ms: int
+    slide_ms: int
+    gap_ms: int
+    time_column: str
+    key_columns: _containers.RepeatedScalarFieldContainer[str]
+    aggregates: _containers.RepeatedCompositeFieldContainer[Aggregate]
+    window_column: str
+    def __init__(self, window: _Optional[_Union[WindowAggregateSpec.WindowKind, str]] = ..., size_ms: _Optional[int] = ..., slide_ms: _Optional[int] = ..., gap_ms: _Optional[int] = ..., time_column: _Optional[str] = ..., key_columns: _Optional[_Iterable[str]] = ..., aggregates: _Optional[_Iterable[_Union[Aggregate, _Mapping]]] = ..., window_column: _Optional[str] = ...) -> None: ...
+
+class Aggregate(_message.Message):
+    __slots__ = ("function", "argument", "distinct", "name")
+    class Function(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        FUNCTION_UNSPECIFIED: _ClassVar[Aggregate.Function]
+        FUNCTION_COUNT: _ClassVar[Aggregate.Function]
+        FUNCTION_SUM: _ClassVar[Aggregate.Function]
+        FUNCTION_MIN: _ClassVar[Aggregate.Function]
+        FUNCTION_MAX: _ClassVar[Aggregate.Function]
+        FUNCTION_AVG: _ClassVar[Aggregate.Function]
+    FUNCTION_UNSPECIFIED: Aggregate.Function
+    FUNCTION_COUNT: Aggregate.Function
+    FUNCTION_SUM: Aggregate.Function
+    FUNCTION_MIN: Aggregate.Function
+    FUNCTION_MAX: Aggregate.Function
+    FUNCTION_AVG: Aggregate.Function
+    FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENT_FIELD_NUMBER: _ClassVar[int]
+    DISTINCT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    function: Aggregate.Function
+    argument: str
+    distinct: bool
+    name: str
+    def __init__(self, function: _Optional[_Union[Aggregate.Function, str]] = ..., argument: _Optional[str] = ..., distinct: _Optional[bool] = ..., name: _Optional[str] = ...) -> None: ...
+
+class UnionSpec(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class SinkSpec(_message.Message):
     __slots__ = ("connector", "options")

@@ -25,25 +25,37 @@ _sym_db = _symbol_database.Default()
 from weir.v1 import dataflow_pb2 as weir_dot_v1_dot_dataflow__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weir/v1/worker.proto\x12\x07weir.v1\x1a\x16weir/v1/dataflow.proto\"]\n\x08TaskSpec\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0coperator_ids\x18\x02 \x03(\t\x12\x15\n\rsubtask_index\x18\x03 \x01(\x05\x12\x13\n\x0bparallelism\x18\x04 \x01(\x05\"j\n\x11StartTasksRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12#\n\x08\x64\x61taflow\x18\x02 \x01(\x0b\x32\x11.weir.v1.Dataflow\x12 \n\x05tasks\x18\x03 \x03(\x0b\x32\x11.weir.v1.TaskSpec\"\x14\n\x12StartTasksResponse\"\x95\x01\n\x10StopTasksRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12,\n\x04mode\x18\x02 \x01(\x0e\x32\x1e.weir.v1.StopTasksRequest.Mode\"C\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x11\n\rMODE_GRACEFUL\x10\x01\x12\x12\n\x0eMODE_IMMEDIATE\x10\x02\"\x13\n\x11StopTasksResponse2\x9a\x01\n\rWorkerService\x12\x45\n\nStartTasks\x12\x1a.weir.v1.StartTasksRequest\x1a\x1b.weir.v1.StartTasksResponse\x12\x42\n\tStopTasks\x12\x19.weir.v1.StopTasksRequest\x1a\x1a.weir.v1.StopTasksResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weir/v1/worker.proto\x12\x07weir.v1\x1a\x16weir/v1/dataflow.proto\"\xab\x01\n\x08TaskSpec\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0coperator_ids\x18\x02 \x03(\t\x12\x15\n\rsubtask_index\x18\x03 \x01(\x05\x12\x13\n\x0bparallelism\x18\x04 \x01(\x05\x12\x16\n\x0einput_task_ids\x18\x05 \x03(\t\x12$\n\x07outputs\x18\x06 \x03(\x0b\x32\x13.weir.v1.TaskOutput\x12\x0e\n\x06run_id\x18\x07 \x01(\t\"O\n\nTaskOutput\x12\x1a\n\x12target_operator_id\x18\x01 \x01(\t\x12%\n\x07targets\x18\x02 \x03(\x0b\x32\x14.weir.v1.TaskAddress\"6\n\x0bTaskAddress\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x16\n\x0eworker_address\x18\x02 \x01(\t\"\x9c\x01\n\x11StartTasksRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12#\n\x08\x64\x61taflow\x18\x02 \x01(\x0b\x32\x11.weir.v1.Dataflow\x12 \n\x05tasks\x18\x03 \x03(\x0b\x32\x11.weir.v1.TaskSpec\x12\x16\n\x0e\x63heckpoint_url\x18\x04 \x01(\t\x12\x18\n\x10restore_location\x18\x05 \x01(\t\"\x14\n\x12StartTasksResponse\"\x95\x01\n\x10StopTasksRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12,\n\x04mode\x18\x02 \x01(\x0e\x32\x1e.weir.v1.StopTasksRequest.Mode\"C\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x11\n\rMODE_GRACEFUL\x10\x01\x12\x12\n\x0eMODE_IMMEDIATE\x10\x02\"\x13\n\x11StopTasksResponse\"9\n\x18TriggerCheckpointRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x05\"\x1b\n\x19TriggerCheckpointResponse\"8\n\x17\x43ommitCheckpointRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x05\"\x1a\n\x18\x43ommitCheckpointResponse2\xcf\x02\n\rWorkerService\x12\x45\n\nStartTasks\x12\x1a.weir.v1.StartTasksRequest\x1a\x1b.weir.v1.StartTasksResponse\x12\x42\n\tStopTasks\x12\x19.weir.v1.StopTasksRequest\x1a\x1a.weir.v1.StopTasksResponse\x12Z\n\x11TriggerCheckpoint\x12!.weir.v1.TriggerCheckpointRequest\x1a\".weir.v1.TriggerCheckpointResponse\x12W\n\x10\x43ommitCheckpoint\x12 .weir.v1.CommitCheckpointRequest\x1a!.weir.v1.CommitCheckpointResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weir.v1.worker_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TASKSPEC']._serialized_start=57
-  _globals['_TASKSPEC']._serialized_end=150
-  _globals['_STARTTASKSREQUEST']._serialized_start=152
-  _globals['_STARTTASKSREQUEST']._serialized_end=258
-  _globals['_STARTTASKSRESPONSE']._serialized_start=260
-  _globals['_STARTTASKSRESPONSE']._serialized_end=280
-  _globals['_STOPTASKSREQUEST']._serialized_start=283
-  _globals['_STOPTASKSREQUEST']._serialized_end=432
-  _globals['_STOPTASKSREQUEST_MODE']._serialized_start=365
-  _globals['_STOPTASKSREQUEST_MODE']._serialized_end=432
-  _globals['_STOPTASKSRESPONSE']._serialized_start=434
-  _globals['_STOPTASKSRESPONSE']._serialized_end=453
-  _globals['_WORKERSERVICE']._serialized_start=456
-  _globals['_WORKERSERVICE']._serialized_end=610
+  _globals['_TASKSPEC']._serialized_start=58
+  _globals['_TASKSPEC']._serialized_end=229
+  _globals['_TASKOUTPUT']._serialized_start=231
+  _globals['_TASKOUTPUT']._serialized_end=310
+  _globals['_TASKADDRESS']._serialized_start=312
+  _globals['_TASKADDRESS']._serialized_end=366
+  _globals['_STARTTASKSREQUEST']._serialized_start=369
+  _globals['_STARTTASKSREQUEST']._serialized_end=525
+  _globals['_STARTTASKSRESPONSE']._serialized_start=527
+  _globals['_STARTTASKSRESPONSE']._serialized_end=547
+  _globals['_STOPTASKSREQUEST']._serialized_start=550
+  _globals['_STOPTASKSREQUEST']._serialized_end=699
+  _globals['_STOPTASKSREQUEST_MODE']._serialized_start=632
+  _globals['_STOPTASKSREQUEST_MODE']._serialized_end=699
+  _globals['_STOPTASKSRESPONSE']._serialized_start=701
+  _globals['_STOPTASKSRESPONSE']._serialized_end=720
+  _globals['_TRIGGERCHECKPOINTREQUEST']._serialized_start=722
+  _globals['_TRIGGERCHECKPOINTREQUEST']._serialized_end=779
+  _globals['_TRIGGERCHECKPOINTRESPONSE']._serialized_start=781
+  _globals['_TRIGGERCHECKPOINTRESPONSE']._serialized_end=808
+  _globals['_COMMITCHECKPOINTREQUEST']._serialized_start=810
+  _globals['_COMMITCHECKPOINTREQUEST']._serialized_end=866
+  _globals['_COMMITCHECKPOINTRESPONSE']._serialized_start=868
+  _globals['_COMMITCHECKPOINTRESPONSE']._serialized_end=894
+  _globals['_WORKERSERVICE']._serialized_start=897
+  _globals['_WORKERSERVICE']._serialized_end=1232
 # @@protoc_insertion_point(module_scope)

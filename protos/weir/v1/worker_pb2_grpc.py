@@ -45,6 +45,16 @@ class WorkerServiceStub:
                 request_serializer=weir_dot_v1_dot_worker__pb2.StopTasksRequest.SerializeToString,
                 response_deserializer=weir_dot_v1_dot_worker__pb2.StopTasksResponse.FromString,
                 _registered_method=True)
+        self.TriggerCheckpoint = channel.unary_unary(
+                '/weir.v1.WorkerService/TriggerCheckpoint',
+                request_serializer=weir_dot_v1_dot_worker__pb2.TriggerCheckpointRequest.SerializeToString,
+                response_deserializer=weir_dot_v1_dot_worker__pb2.TriggerCheckpointResponse.FromString,
+                _registered_method=True)
+        self.CommitCheckpoint = channel.unary_unary(
+                '/weir.v1.WorkerService/CommitCheckpoint',
+                request_serializer=weir_dot_v1_dot_worker__pb2.CommitCheckpointRequest.SerializeToString,
+                response_deserializer=weir_dot_v1_dot_worker__pb2.CommitCheckpointResponse.FromString,
+                _registered_method=True)
 
 
 class WorkerServiceServicer:
@@ -65,6 +75,23 @@ class WorkerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TriggerCheckpoint(self, request, context):
+        """Starts checkpoint `epoch` in every task of a job on this worker: tasks whose chain
+        starts with a source inject a barrier; the others align the barriers of their inputs.
+        Each task reports its snapshot with ControlPlaneService.ReportCheckpoint.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CommitCheckpoint(self, request, context):
+        """Checkpoint `epoch` of a job completed (every task acknowledged it): sinks make the
+        output they prepared for epochs <= `epoch` visible (the second phase of two-phase commit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +104,16 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.StopTasks,
                     request_deserializer=weir_dot_v1_dot_worker__pb2.StopTasksRequest.FromString,
                     response_serializer=weir_dot_v1_dot_worker__pb2.StopTasksResponse.SerializeToString,
+            ),
+            'TriggerCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerCheckpoint,
+                    request_deserializer=weir_dot_v1_dot_worker__pb2.TriggerCheckpointRequest.FromString,
+                    response_serializer=weir_dot_v1_dot_worker__pb2.TriggerCheckpointResponse.SerializeToString,
+            ),
+            'CommitCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommitCheckpoint,
+                    request_deserializer=weir_dot_v1_dot_worker__pb2.CommitCheckpointRequest.FromString,
+                    response_serializer=weir_dot_v1_dot_worker__pb2.CommitCheckpointResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +171,60 @@ class WorkerService:
             '/weir.v1.WorkerService/StopTasks',
             weir_dot_v1_dot_worker__pb2.StopTasksRequest.SerializeToString,
             weir_dot_v1_dot_worker__pb2.StopTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TriggerCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weir.v1.WorkerService/TriggerCheckpoint',
+            weir_dot_v1_dot_worker__pb2.TriggerCheckpointRequest.SerializeToString,
+            weir_dot_v1_dot_worker__pb2.TriggerCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CommitCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weir.v1.WorkerService/CommitCheckpoint',
+            weir_dot_v1_dot_worker__pb2.CommitCheckpointRequest.SerializeToString,
+            weir_dot_v1_dot_worker__pb2.CommitCheckpointResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,4 +1,5 @@
-"""ControlPlaneService (internal): workers register, heartbeat and report task events."""
+"""ControlPlaneService (internal): workers register, heartbeat, report task events and
+acknowledge checkpoints."""
 
 from __future__ import annotations
 
@@ -40,3 +41,10 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
     ):
         self._supervisors.task_event(request.event)
         return control_plane_pb2.ReportTaskEventResponse()
+
+    @rpc
+    async def ReportCheckpoint(
+        self, request: control_plane_pb2.ReportCheckpointRequest, context: grpc.aio.ServicerContext
+    ):
+        self._supervisors.checkpoint_report(request)
+        return control_plane_pb2.ReportCheckpointResponse()

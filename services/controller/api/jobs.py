@@ -1,4 +1,8 @@
-"""JobService: list, get, stop and restart jobs."""
+"""JobService: list, get, stop and restart jobs.
+
+A restart is a new job of the same pipeline (run_id + 1) restoring a completed checkpoint
+of the restarted job: the one named by `checkpoint_id`, by default the latest one (see
+checkpointing/restore_points.py), or none with `checkpoint_id: "none"`."""
 
 from __future__ import annotations
 
@@ -6,9 +10,18 @@ import asyncio
 
 import grpc
 
-from services.api_errors import failed_precondition, invalid_argument, not_found, page_limit, page_offset, rpc
+from services.api_errors import (
+    declared_enum_value,
+    failed_precondition,
+    invalid_argument,
+    not_found,
+    page_limit,
+    page_offset,
+    rpc,
+)
 from services.clock import now_ms
 from services.controller.api.pipelines import MAX_PARALLELISM, plan
+from services.controller.checkpointing.restore_points import NO_STATE, latest_restore_point
 from services.controller.job_starter import JobStarter
 from services.controller.job_views import JobViews
 from services.controller.lifecycle.states.stopping import DEFAULT_TIMEOUT_S
@@ -16,7 +29,7 @@ from services.controller.lifecycle.supervisor import JobSupervisors
 from services.controller.lifecycle.transitions import FINAL_STATES
 from services.ids import is_valid_id
 from services.paths import PathPolicy
-from services.store import JobQuery, JobRecord, Store
+from services.store import CheckpointRecord, JobQuery, JobRecord, Store
 from weir.v1 import jobs_pb2, jobs_pb2_grpc
 
 SORT_FIELDS = ("id", "created_at", "start_time", "finish_time", "run_id", "state", "pipeline_id")
@@ -59,11 +72,18 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     @rpc
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext):
         if request.pipeline_id and not is_valid_id(request.pipeline_id, "pipe"):
-            raise invalid_argument(f"malformed pipeline_id {request.pipeline_id!r}")
+            raise invalid_argument(
+                f"malformed pipeline_id {request.pipeline_id[:64]!r}: "
+                "expected pipe_ followed by 26 characters"
+            )
         sort_field, descending = parse_sort(request.sort)
         query = JobQuery(
             pipeline_id=request.pipeline_id or None,
-            state=jobs_pb2.Job.State.Name(request.state) if request.state else None,
+            state=(
+                jobs_pb2.Job.State.Name(declared_enum_value(jobs_pb2.Job.State, request.state, "state"))
+                if request.state
+                else None
+            ),
             running=request.running if request.HasField("running") else None,
             limit=page_limit(request),
             offset=page_offset(request.offset),
@@ -81,7 +101,8 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     @rpc
     async def StopJob(self, request: jobs_pb2.StopJobRequest, context: grpc.aio.ServicerContext):
         job = await self._job(request.job_id)
-        mode = jobs_pb2.StopJobRequest.Mode.Name(request.mode) if request.mode else "checkpoint"
+        modes = jobs_pb2.StopJobRequest.Mode
+        mode = modes.Name(declared_enum_value(modes, request.mode, "mode")) if request.mode else "checkpoint"
         timeout_s = (
             float(request.timeout_seconds) if request.HasField("timeout_seconds") else DEFAULT_TIMEOUT_S
         )
@@ -108,9 +129,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         job = await self._job(request.job_id)
         if job.state not in FINAL_STATES:
             raise failed_precondition(f"job {job.id} is {job.state}: stop it before restarting it")
-        if request.checkpoint_id:
-            # No checkpoint exists before the checkpoint coordinator lands; say so plainly.
-            raise not_found(f"checkpoint {request.checkpoint_id} not found for job {job.id}")
+        restore = await self._restore_point(job, request.checkpoint_id)
         pipeline = await asyncio.to_thread(self._store.get_pipeline, job.pipeline_id)
         if pipeline is None:
             raise not_found(f"pipeline {job.pipeline_id} of job {job.id} no longer exists")
@@ -122,8 +141,32 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
                 )
             parallelism = request.parallelism
         dataflow = plan(pipeline.query, parallelism, self._paths)
-        new_job = await self._starter.start(pipeline, parallelism, dataflow)
+        new_job = await self._starter.start(
+            pipeline, parallelism, dataflow, restore_checkpoint_id=restore.id if restore else None
+        )
         return jobs_pb2.RestartJobResponse(message="Job restarted", new_job_id=new_job.id)
+
+    async def _restore_point(self, job: JobRecord, checkpoint_id: str) -> CheckpointRecord | None:
+        """The checkpoint a restart of `job` restores: the one asked for (a completed checkpoint
+        of this job), none for `none`, by default the job's latest restore point."""
+        if checkpoint_id == NO_STATE:
+            return None
+        if not checkpoint_id:
+            return await asyncio.to_thread(latest_restore_point, self._store, job)
+        if not is_valid_id(checkpoint_id, "chk"):
+            raise invalid_argument(
+                f"malformed checkpoint_id {checkpoint_id!r}: expected chk_ followed by 26 characters, "
+                f"or {NO_STATE!r} to restart without state"
+            )
+        checkpoint = await asyncio.to_thread(self._store.get_checkpoint, checkpoint_id)
+        if checkpoint is None or checkpoint.job_id != job.id:
+            raise not_found(f"checkpoint {checkpoint_id} not found for job {job.id}")
+        if checkpoint.state != "completed":
+            raise failed_precondition(
+                f"checkpoint {checkpoint_id} of job {job.id} is {checkpoint.state}, not completed: "
+                "only a completed checkpoint can be restored"
+            )
+        return checkpoint
 
     async def _job(self, job_id: str) -> JobRecord:
         job = await asyncio.to_thread(self._store.get_job, require_job_id(job_id))

@@ -1,5 +1,5 @@
 """Everything a state handler of one job may use: the job, its plan, the workers, its events,
-and the tasks it has placed. One context per supervised job."""
+the tasks it has placed and its checkpoint coordinator. One context per supervised job."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from services.controller.checkpointing.coordinator import CheckpointCoordinator
 from services.controller.lifecycle.events import JobEvent, StopRequested, WorkerLost
 from services.controller.workers import WorkerRegistry
 from services.store import JobRecord, Store
@@ -28,6 +29,7 @@ class JobContext:
     dataflow: dataflow_pb2.Dataflow
     store: Store
     workers: WorkerRegistry
+    checkpoints: CheckpointCoordinator
     events: asyncio.Queue[JobEvent] = field(default_factory=asyncio.Queue)
     # worker_id -> the task specs placed on it.
     placements: dict[str, list[worker_pb2.TaskSpec]] = field(default_factory=dict)
@@ -38,6 +40,8 @@ class JobContext:
     # Monotonic times of recent restarts (the restart budget) and why the last one happened.
     restarts: list[float] = field(default_factory=list)
     recovery_cause: str = ""
+    # The epoch directory the tasks restore their state from when started; "" for none.
+    restore_location: str = ""
 
     @property
     def task_ids(self) -> list[str]:
@@ -66,7 +70,13 @@ class JobContext:
                 handle.tasks[spec.task_id] = self.job.id
                 self.task_states[spec.task_id] = "starting"
             await handle.stub.StartTasks(
-                worker_pb2.StartTasksRequest(job_id=self.job.id, dataflow=self.dataflow, tasks=specs),
+                worker_pb2.StartTasksRequest(
+                    job_id=self.job.id,
+                    dataflow=self.dataflow,
+                    tasks=specs,
+                    checkpoint_url=self.checkpoints.checkpoint_url,
+                    restore_location=self.restore_location,
+                ),
                 timeout=WORKER_RPC_TIMEOUT_S,
             )
 
@@ -81,6 +91,9 @@ class JobContext:
                 await handle.stub.StopTasks(
                     worker_pb2.StopTasksRequest(job_id=self.job.id, mode=mode), timeout=WORKER_RPC_TIMEOUT_S
                 )
+
+    def tasks_in(self, *states: str) -> list[str]:
+        return [task_id for task_id, state in self.task_states.items() if state in states]
 
     def all_tasks_in(self, *states: str) -> bool:
         return bool(self.task_states) and all(s in states for s in self.task_states.values())

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from services.clock import now_ms
+from services.controller.checkpointing.coordinator import CheckpointCoordinator
 from services.controller.lifecycle.context import JobContext
 from services.controller.lifecycle.events import (
     JobEvent,
@@ -26,7 +27,7 @@ from services.controller.lifecycle.events import (
 from services.controller.lifecycle.states import HANDLERS
 from services.controller.lifecycle.transitions import FINAL_STATES, check_transition
 from services.controller.workers import WorkerHandle, WorkerRegistry
-from services.store import JobRecord, Store
+from services.store import JobRecord, Store, SubtaskStateSize
 from weir.v1 import control_plane_pb2, dataflow_pb2
 
 log = logging.getLogger(__name__)
@@ -42,16 +43,20 @@ TASK_EVENTS: dict[int, Callable[[control_plane_pb2.TaskEvent], JobEvent]] = {
 class JobSupervisors:
     """The supervisors of all unfinished jobs of this controller."""
 
-    def __init__(self, store: Store, workers: WorkerRegistry) -> None:
+    def __init__(self, store: Store, workers: WorkerRegistry, checkpoint_url: str = "") -> None:
         self._store = store
         self._workers = workers
+        self._checkpoint_url = checkpoint_url
         self._contexts: dict[str, JobContext] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         workers.on_worker_lost(self._worker_lost)
 
     def supervise(self, job: JobRecord, dataflow: dataflow_pb2.Dataflow) -> None:
         """Start driving `job` from its current state."""
-        ctx = JobContext(job=job, dataflow=dataflow, store=self._store, workers=self._workers)
+        checkpoints = CheckpointCoordinator(job, self._store, self._workers, self._checkpoint_url)
+        ctx = JobContext(
+            job=job, dataflow=dataflow, store=self._store, workers=self._workers, checkpoints=checkpoints
+        )
         self._contexts[job.id] = ctx
         task = asyncio.create_task(self._drive(ctx), name=f"supervise {job.id}")
         self._tasks.add(task)
@@ -74,6 +79,20 @@ class JobSupervisors:
             log.debug("ignoring task event for job %s (not supervised)", event.job_id)
             return
         ctx.events.put_nowait(convert(event))
+        if event.kind != control_plane_pb2.TaskEvent.KIND_RUNNING:
+            ctx.checkpoints.task_ended(event.task_id)
+
+    def checkpoint_report(self, report: control_plane_pb2.ReportCheckpointRequest) -> None:
+        """A task acknowledged a checkpoint with the sizes of its operators' snapshots."""
+        ctx = self._contexts.get(report.job_id)
+        if ctx is None:
+            log.debug("ignoring checkpoint report for job %s (not supervised)", report.job_id)
+            return
+        ctx.checkpoints.acknowledge(
+            report.task_id,
+            report.epoch,
+            [SubtaskStateSize(s.operator_id, s.subtask_index, s.size_bytes) for s in report.states],
+        )
 
     def _worker_lost(self, worker: WorkerHandle) -> None:
         for ctx in self._contexts.values():
@@ -102,6 +121,7 @@ class JobSupervisors:
             await self._workers.release_job(ctx.job.id)
         finally:
             self._contexts.pop(ctx.job.id, None)
+            await ctx.checkpoints.close()
 
     async def _move(
         self, ctx: JobContext, to_state: str, failure_message: str | None, tasks: int | None = None

@@ -2,8 +2,8 @@
 job. Whatever still runs of the job is cancelled, and after a backoff the job is scheduled
 again — until the restart budget is spent, then it fails and says why.
 
-Until the checkpoint coordinator lands, a recovered job starts its sources from the
-beginning (no state to restore), so a sink may see records twice."""
+Scheduling restarts every task from the job's last completed checkpoint (sources from its
+offsets, sinks with what they had staged), so output committed once is not committed again."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Scheduling: wait for enough free slots, place the tasks, start them, and wait until every
-task reports running. Never stuck: past its deadlines the job fails and says why."""
+"""Scheduling: wait for enough free slots, place the tasks, start them restoring the job's
+latest restore point (see checkpointing/restore_points.py), and wait until every task reports
+running. Never stuck: past its deadlines the job fails and says why."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 
 import grpc
 
+from services.controller.checkpointing.restore_points import latest_restore_point
 from services.controller.lifecycle.context import JobContext, monotonic_deadline, remaining
 from services.controller.lifecycle.events import (
     StopRequested,
@@ -51,6 +53,12 @@ async def handle(ctx: JobContext) -> Transition:
     if ctx.stop_request is not None:
         return Transition("Stopping")
 
+    restore_point = await asyncio.to_thread(latest_restore_point, ctx.store, ctx.job)
+    ctx.restore_location = restore_point.location if restore_point else ""
+    if restore_point is not None:
+        log.info(
+            "job %s restores checkpoint %s from %s", ctx.job.id, restore_point.id, restore_point.location
+        )
     try:
         ctx.placements = place_tasks(chains, ctx.workers.live())
         await ctx.start_tasks()
