@@ -9,18 +9,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import polars as pl
 from sqlglot import exp
 
 from services.paths import PathPolicy
 from services.planner.connectors import Connector, UnknownConnectorError, connector
+from services.planner.intervals import interval_ms
 from services.planner.positions import SqlText
 from services.worker.engine.errors import ConnectorOptionError
 from services.worker.engine.expressions import column_name
 from services.worker.engine.row_schema import Field, RowSchema
 from services.worker.engine.sql_dialect import SQL_DIALECT
-from services.worker.engine.sql_types import UnsupportedTypeError, polars_type
+from services.worker.engine.sql_types import UnsupportedTypeError, polars_type, sql_type_name
 
 CONNECTOR_OPTION = "connector"
+# Arroyo's option naming the event-time column (as `WATERMARK FOR <column>` does).
+EVENT_TIME_OPTION = "event_time_field"
+# A source column of this name (a TIMESTAMP) is the table's event time unless the table
+# says otherwise: how a connector whose rows carry their own time (nexmark) provides it,
+# as Arroyo's hidden `_timestamp` column does.
+CONNECTOR_EVENT_TIME_COLUMN = "_timestamp"
+
+
+@dataclass(frozen=True)
+class EventTime:
+    """Where a table's rows get their event time: a TIMESTAMP column, and how far behind
+    the latest row the watermark trails (`WATERMARK FOR ts AS ts - INTERVAL '5' SECOND`)."""
+
+    column: str
+    delay_ms: int
 
 
 @dataclass
@@ -34,6 +51,7 @@ class TableDef:
     declared: RowSchema | None
     schema: RowSchema | None
     statement: exp.Create = field(repr=False)
+    event_time: EventTime | None = None
 
 
 class Catalog:
@@ -55,8 +73,13 @@ class Catalog:
             )
         target = statement.this
         columns: list[exp.Expression] = []
+        watermarks: list[exp.WatermarkColumnConstraint] = []
         if isinstance(target, exp.Schema):
-            columns = list(target.expressions)
+            for element in target.expressions:
+                if isinstance(element, exp.WatermarkColumnConstraint):
+                    watermarks.append(element)
+                else:
+                    columns.append(element)
             target = target.this
         if not isinstance(target, exp.Table) or not isinstance(target.this, exp.Identifier):
             raise text.error("expected a table name after CREATE TABLE", statement)
@@ -70,6 +93,7 @@ class Catalog:
         declared = RowSchema(self._column(c) for c in columns) if columns else None
         options, option_nodes = self._options(statement, name, target)
         connector_text = options.pop(CONNECTOR_OPTION)
+        event_time_field = options.pop(EVENT_TIME_OPTION, None)
         try:
             table_connector = connector(connector_text)
         except UnknownConnectorError as error:
@@ -79,9 +103,77 @@ class Catalog:
         except ConnectorOptionError as error:
             node = option_nodes.get(error.option) or option_nodes[CONNECTOR_OPTION]
             raise text.error(f"table {name!r}: {error.message}", node) from None
-        table = TableDef(name, table_connector, options, declared, schema, statement)
+        event_time = self._event_time(name, schema, watermarks, event_time_field, option_nodes, target)
+        table = TableDef(name, table_connector, options, declared, schema, statement, event_time)
         self._tables[name] = table
         return table
+
+    def _event_time(
+        self,
+        name: str,
+        schema: RowSchema | None,
+        watermarks: list[exp.WatermarkColumnConstraint],
+        event_time_field: str | None,
+        option_nodes: dict[str, exp.Expression],
+        target: exp.Table,
+    ) -> EventTime | None:
+        """The event time of a table, from `WATERMARK FOR` or the `event_time_field` option."""
+        text = self._text
+        if len(watermarks) > 1:
+            raise text.error(f"table {name!r} has more than one WATERMARK", watermarks[1])
+        if watermarks and event_time_field is not None:
+            raise text.error(
+                f"table {name!r} sets its event time twice: WATERMARK FOR and {EVENT_TIME_OPTION}",
+                option_nodes[EVENT_TIME_OPTION],
+            )
+        if not watermarks and event_time_field is None:
+            if schema is None:
+                return None
+            connector_time = schema.get(CONNECTOR_EVENT_TIME_COLUMN)
+            if connector_time is None or not isinstance(connector_time.dtype, pl.Datetime):
+                return None
+            return EventTime(CONNECTOR_EVENT_TIME_COLUMN, 0)
+        delay_ms = 0
+        if watermarks:
+            watermark = watermarks[0]
+            column_node = watermark.this
+            if not isinstance(column_node, exp.Column) or not isinstance(column_node.this, exp.Identifier):
+                raise text.error("expected a column name after WATERMARK FOR", watermark)
+            column = column_name(column_node.this)
+            node: exp.Expression = column_node
+            delay = watermark.args.get("expression")
+            if isinstance(delay, exp.Expression):
+                if (
+                    not isinstance(delay, exp.Sub)
+                    or not isinstance(delay.this, exp.Column)
+                    or not isinstance(delay.this.this, exp.Identifier)
+                    or column_name(delay.this.this) != column
+                ):
+                    raise text.error(
+                        f"a watermark must be {column} or {column} - INTERVAL '...'",
+                        delay,
+                    )
+                delay_ms = interval_ms(delay.expression, text, "a watermark delay")
+        else:
+            assert event_time_field is not None
+            column = event_time_field
+            node = option_nodes[EVENT_TIME_OPTION]
+        if schema is None:
+            raise text.error(f"table {name!r} cannot be read, so it has no event time", node or target)
+        found = schema.get(column)
+        if found is None:
+            raise text.error(f"table {name!r} has no column {column!r} for its event time", node)
+        if not isinstance(found.dtype, pl.Datetime):
+            raise text.error(
+                f"the event time column {column!r} of table {name!r} must be TIMESTAMP, "
+                f"not {sql_type_name(found.dtype)}",
+                node,
+            )
+        return EventTime(column, delay_ms)
+
+    def defines(self, name: str) -> bool:
+        """Whether a table called `name` (as folded) is declared."""
+        return name in self._tables
 
     def lookup(self, table: exp.Table) -> TableDef:
         """The declared table a FROM or INSERT INTO names."""
@@ -132,9 +224,13 @@ class Catalog:
         nodes: dict[str, exp.Expression] = {}
         properties = statement.args.get("properties")
         for prop in properties.expressions if properties else []:
-            if not isinstance(prop, exp.Property) or type(prop) is not exp.Property:
+            if isinstance(prop, exp.FileFormatProperty):
+                # sqlglot reads `format = '...'` as a property of its own.
+                key_node, value = exp.Var(this="format"), prop.this
+            elif not isinstance(prop, exp.Property) or type(prop) is not exp.Property:
                 raise text.error(f"unsupported table property {prop.sql(dialect=SQL_DIALECT)}", prop)
-            key_node, value = prop.this, prop.args.get("value")
+            else:
+                key_node, value = prop.this, prop.args.get("value")
             if isinstance(key_node, exp.Literal | exp.Var | exp.Identifier):
                 key = str(key_node.this).lower()
             else:

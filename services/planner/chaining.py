@@ -4,6 +4,10 @@ Like Flink's operator chaining: an operator joins its upstream's chain when the 
 between them is forward, both have the same parallelism, and the edge is the only one
 out of the upstream and the only one into the downstream. A chain then runs as one task
 per subtask index, its operators calling each other directly with no queue in between.
+
+A shuffle (key-by) edge between two operators of parallelism 1 chains too: with one
+subtask on each side every row goes to subtask 0 whatever its key, which is exactly what
+a direct call does, so a single-subtask GROUP BY runs as one task with no exchange.
 """
 
 from __future__ import annotations
@@ -39,9 +43,13 @@ def chain_operators(dataflow: dataflow_pb2.Dataflow) -> list[Chain]:
 
     def chains_to_next(edge: dataflow_pb2.Edge) -> bool:
         upstream, downstream = edge.source_operator_id, edge.target_operator_id
+        parallelism = operators[upstream].parallelism
         return (
-            edge.kind == dataflow_pb2.Edge.KIND_FORWARD
-            and operators[upstream].parallelism == operators[downstream].parallelism
+            (
+                edge.kind == dataflow_pb2.Edge.KIND_FORWARD
+                or (edge.kind == dataflow_pb2.Edge.KIND_SHUFFLE and parallelism == 1)
+            )
+            and parallelism == operators[downstream].parallelism
             and len(outgoing[upstream]) == 1
             and len(incoming[downstream]) == 1
         )

@@ -8,10 +8,11 @@ SQL the planner accepts equal to what the workers can run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
-from services.paths import PathPolicy
+from services.paths import PathNotAllowedError, PathPolicy
+from services.worker.engine.errors import ConnectorOptionError
 from services.worker.engine.operators.base import SinkOperator, SourceOperator
 from services.worker.engine.operators.factory import CONNECTORS, SINK_CONNECTORS, SOURCE_CONNECTORS
 from services.worker.engine.row_schema import RowSchema
@@ -38,16 +39,32 @@ class Connector:
         return self.sink is not None
 
     def validate(
-        self, options: Mapping[str, str], declared: RowSchema | None, paths: PathPolicy
+        self, options: MutableMapping[str, str], declared: RowSchema | None, paths: PathPolicy
     ) -> RowSchema | None:
         """Check a table's options (and, for sources, its columns); return the schema it is
-        read with, or None for a sink-only table. Raises `ConnectorOptionError`."""
+        read with, or None for a table that cannot be read. Raises `ConnectorOptionError`.
+
+        A connector that can be both read and written (`single_file`) is the one Arroyo's
+        `type = 'source' | 'sink'` option picks, if given. A `path` option is replaced by
+        the absolute path it resolves to within the allowed directories, so that workers,
+        which have no path policy, open exactly the file that was checked here.
+        """
+        table_type = options.get("type")
+        source = None if table_type == "sink" else self.source
+        sink = None if table_type == "source" else self.sink
+        if source is None and sink is None:
+            raise ConnectorOptionError("type", f"connector {self.name!r} has no {table_type} tables")
         schema = None
-        if self.source is not None:
-            self.source.validate_options(options, paths)
-            schema = self.source.table_schema(declared)
-        if self.sink is not None:
-            self.sink.validate_options(options, paths)
+        if source is not None:
+            source.validate_options(options, paths)
+            schema = source.table_schema(declared)
+        if sink is not None:
+            sink.validate_options(options, paths)
+        if "path" in options:
+            try:
+                options["path"] = str(paths.resolve(options["path"]))
+            except PathNotAllowedError as error:
+                raise ConnectorOptionError("path", str(error)) from None
         return schema
 
 

@@ -15,12 +15,20 @@ class DataflowBuilder:
         self.parallelism = parallelism
         self.dataflow = dataflow_pb2.Dataflow()
 
-    def add(self, prefix: str, name: str, kind: Kind.ValueType, **spec: object) -> str:
+    def add(
+        self, prefix: str, name: str, kind: Kind.ValueType, parallelism: int | None = None, **spec: object
+    ) -> str:
+        """Add an operator with the job's parallelism, or `parallelism` if given."""
         operator_id = f"{prefix}_{len(self.dataflow.operators) + 1}"
         self.dataflow.operators.append(
-            dataflow_pb2.Operator(id=operator_id, name=name, kind=kind, parallelism=self.parallelism, **spec)
+            dataflow_pb2.Operator(
+                id=operator_id, name=name, kind=kind, parallelism=parallelism or self.parallelism, **spec
+            )
         )
         return operator_id
+
+    def parallelism_of(self, operator_id: str) -> int:
+        return next(op.parallelism for op in self.dataflow.operators if op.id == operator_id)
 
     def connect(self, upstream: str, downstream: str) -> None:
         """A forward edge: subtask i feeds subtask i."""
@@ -29,5 +37,17 @@ class DataflowBuilder:
                 source_operator_id=upstream,
                 target_operator_id=downstream,
                 kind=dataflow_pb2.Edge.KIND_FORWARD,
+            )
+        )
+
+    def shuffle(self, upstream: str, downstream: str, key_columns: list[str]) -> None:
+        """A key-by edge: rows are routed by the hash of `key_columns` (all to the one
+        subtask of `downstream` when there are no keys)."""
+        self.dataflow.edges.append(
+            dataflow_pb2.Edge(
+                source_operator_id=upstream,
+                target_operator_id=downstream,
+                kind=dataflow_pb2.Edge.KIND_SHUFFLE,
+                key_columns=key_columns,
             )
         )

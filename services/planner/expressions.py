@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import polars as pl
 from sqlglot import exp
 from sqlglot.tokens import Tokenizer
 
@@ -65,25 +66,47 @@ def column_reference(name: str) -> exp.Column:
 
 
 def resolve_references(node: exp.Expression, scope: Scope, text: SqlText) -> exp.Expression:
-    """Check and normalize the column references in `node`, in place (positions stay)."""
+    """Check and normalize the column references in `node`, in place (positions stay).
+
+    `a.b` is a column `b` of the table `a` or, when `a` is a STRUCT column, its field `b`
+    (`bid.price`, as in Arroyo); `t.a.b` is the field `b` of the column `a` of table `t`.
+    A field access stays qualified in the plan (`bid.price`), where the engine reads it
+    the same way.
+    """
     for column in list(node.find_all(exp.Column)):
-        if column.args.get("db") or column.args.get("catalog"):
+        if column.args.get("catalog"):
             raise text.error(f"invalid column reference {column.sql(dialect=SQL_DIALECT)}", column)
-        qualifier = column.args.get("table")
-        if qualifier is not None:
-            if not isinstance(qualifier, exp.Identifier) or column_name(qualifier) != scope.qualifier:
+        table_qualifier = column.args.get("db")
+        struct = column.args.get("table")
+        qualified_by_table = table_qualifier is None and struct is not None
+        if qualified_by_table and not _is_struct_column(struct, scope):
+            table_qualifier, struct = struct, None
+        if table_qualifier is not None:
+            if (
+                not isinstance(table_qualifier, exp.Identifier)
+                or column_name(table_qualifier) != scope.qualifier
+            ):
                 raise text.error(
-                    f"unknown table {qualifier.sql(dialect=SQL_DIALECT)!r} in "
+                    f"unknown table {table_qualifier.sql(dialect=SQL_DIALECT)!r} in "
                     f"{column.sql(dialect=SQL_DIALECT)} (the query reads {scope.qualifier!r})",
                     column,
                 )
-            column.set("table", None)
-        identifier = column.this
-        if isinstance(identifier, exp.Identifier):
-            name = column_name(identifier)
-            identifier.set("this", name)
-            identifier.set("quoted", _needs_quotes(name))
+            column.set("db", None)
+            if struct is None:
+                column.set("table", None)
+        for identifier in (struct, column.this):
+            if isinstance(identifier, exp.Identifier):
+                name = column_name(identifier)
+                identifier.set("this", name)
+                identifier.set("quoted", _needs_quotes(name))
     return node
+
+
+def _is_struct_column(identifier: exp.Expression, scope: Scope) -> bool:
+    if not isinstance(identifier, exp.Identifier):
+        return False
+    field = scope.schema.get(column_name(identifier))
+    return field is not None and isinstance(field.dtype, pl.Struct)
 
 
 def compile_checked(

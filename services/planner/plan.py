@@ -1,28 +1,37 @@
 """From the query text to the Dataflow: `plan_query`.
 
 A query is a sequence of statements: `CREATE TABLE ... WITH (connector = ...)` declares
-tables; each `SELECT` (its rows go to a preview sink, for `GET /jobs/{id}/output`) or
-`INSERT INTO <table> SELECT ...` becomes one pipeline of operators:
+tables, `CREATE VIEW name AS SELECT ...` names a query (planned again wherever it is
+read, as subqueries in FROM are); each `SELECT` (its rows go to a preview sink, for
+`GET /jobs/{id}/output`) or `INSERT INTO <table> SELECT ...` becomes a pipeline:
 
-    source -> [filter, if WHERE] -> [project, unless SELECT * or the same columns] -> sink
+    source -> [watermark, if the table has event time] -> [filter, if WHERE]
+      -> [windowed GROUP BY: see aggregation.py] -> [project, unless the same columns] -> sink
 
-All operators get the job's parallelism and are joined by forward edges, so each pipeline
-chains into one task per subtask index. Expressions are stored as normalized SQL text;
-workers compile them with the same compiler the planner checked them with.
+`UNION ALL` projects its branches to common columns and joins them in a union operator;
+all INSERTs into one table feed its one sink operator. Operators get the job's
+parallelism (a window without GROUP BY keys gets one subtask) and are joined by forward
+edges, except the key-by shuffle before a window aggregate; chaining.py decides which run
+together in one task. Expressions are stored as normalized SQL text; workers compile them
+with the same compiler the planner checked them with.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 import polars as pl
 from sqlglot import exp
 
 from services.paths import PathPolicy
+from services.planner.aggregation import is_aggregating, plan_window_aggregate
 from services.planner.catalog import Catalog, TableDef
 from services.planner.dataflow_builder import DataflowBuilder, Kind
 from services.planner.errors import PlanError
 from services.planner.expressions import (
     OutputColumn,
     Scope,
+    column_reference,
     compile_checked,
     resolve_references,
     select_outputs,
@@ -31,20 +40,24 @@ from services.planner.positions import SqlText
 from services.planner.sql import parse_statements
 from services.worker.engine.expressions import column_name
 from services.worker.engine.operators.preview_sink import PreviewSink
-from services.worker.engine.row_schema import RowSchema
+from services.worker.engine.operators.union import UnionOperator
+from services.worker.engine.operators.window_aggregate import WindowAggregateOperator
+from services.worker.engine.operators.window_watermark import WatermarkOperator
+from services.worker.engine.row_schema import Field, RowSchema
 from services.worker.engine.sql_dialect import SQL_DIALECT
 from services.worker.engine.sql_types import sql_type_name
 from weir.v1 import dataflow_pb2
 
 MAX_QUERY_CHARS = 1_000_000
 
+# What can be planned as a query: a SELECT, or SELECTs combined with UNION ALL.
+Query = exp.Select | exp.Union
+
 # SELECT clauses not supported yet, by sqlglot argument name, as the user wrote them.
 _CLAUSES = {
     "distinct": "DISTINCT",
     "joins": "JOIN",
     "laterals": "LATERAL",
-    "group": "GROUP BY",
-    "having": "HAVING",
     "qualify": "QUALIFY",
     "windows": "WINDOW",
     "order": "ORDER BY",
@@ -56,6 +69,7 @@ _CLAUSES = {
     "pivots": "PIVOT",
 }
 _SUPPORTED_SELECT_ARGS = {"expressions", "from_", "where"}
+_AGGREGATE_SELECT_ARGS = {"group", "having"}
 
 
 def plan_query(query: str, parallelism: int, paths: PathPolicy) -> dataflow_pb2.Dataflow:
@@ -83,22 +97,76 @@ def plan_query(query: str, parallelism: int, paths: PathPolicy) -> dataflow_pb2.
     return planner.builder.dataflow
 
 
+@dataclass(frozen=True)
+class _Relation:
+    """What a FROM clause reads: the operator producing its rows, their scope, and their
+    event time column (None: processing time). `windowed`: the rows are results of a
+    windowed aggregate, which have no event time of their own (yet)."""
+
+    upstream: str
+    scope: Scope
+    time_column: str | None
+    windowed: bool = False
+
+
 class _Planner:
-    def __init__(self, text: SqlText, catalog: Catalog, builder: DataflowBuilder) -> None:
+    def __init__(
+        self,
+        text: SqlText,
+        catalog: Catalog,
+        builder: DataflowBuilder,
+        views: dict[str, Query] | None = None,
+    ) -> None:
         self.text = text
         self.catalog = catalog
         self.builder = builder
         self.queries = 0
+        # CREATE VIEW name AS SELECT ...: planned again (inlined) wherever it is read.
+        self.views: dict[str, Query] = {} if views is None else views
+        # Table name -> its sink operator and the columns written to it.
+        self.sinks: dict[str, tuple[str, RowSchema]] = {}
 
     def statement(self, statement: exp.Expression) -> None:
-        if isinstance(statement, exp.Create):
+        if isinstance(statement, exp.Create) and str(statement.args.get("kind") or "").upper() == "VIEW":
+            self._view(statement)
+        elif isinstance(statement, exp.Create):
+            name = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+            if (
+                isinstance(name, exp.Table)
+                and isinstance(name.this, exp.Identifier)
+                and column_name(name.this) in self.views
+            ):
+                raise self.text.error(f"{column_name(name.this)!r} is already defined as a view", name)
             self.catalog.define(statement)
         elif isinstance(statement, exp.Insert):
             self._insert(statement)
-        elif isinstance(statement, exp.Select):
+        elif isinstance(statement, exp.Select | exp.Union):
             self._select(statement, sink=None)
         else:
             raise self.text.error(_unsupported_statement(statement), statement)
+
+    def _view(self, statement: exp.Create) -> None:
+        text = self.text
+        target = statement.this
+        if not isinstance(target, exp.Table) or not isinstance(target.this, exp.Identifier):
+            raise text.error(
+                "expected a view name after CREATE VIEW (column lists are not supported)", statement
+            )
+        if target.args.get("db") or target.args.get("catalog"):
+            raise text.error(
+                f"qualified view names are not supported: {target.sql(dialect=SQL_DIALECT)}", target
+            )
+        name = column_name(target.this)
+        if name in self.views or self.catalog.defines(name):
+            raise text.error(f"{name!r} is already defined", target)
+        query = statement.args.get("expression")
+        if not isinstance(query, exp.Select | exp.Union):
+            raise text.error("CREATE VIEW needs AS SELECT ...", query or statement)
+        # Plan it once now, into a scratch dataflow, so that a broken view is reported
+        # where it is defined even if nothing reads it.
+        scratch = _Planner(text, self.catalog, DataflowBuilder(self.builder.parallelism), self.views)
+        scratch._query(query.copy())
+        self.views[name] = query
 
     def _insert(self, statement: exp.Insert) -> None:
         text = self.text
@@ -127,14 +195,61 @@ class _Planner:
                 f"table {table.name!r} (connector {table.connector.name!r}) cannot be written to", target
             )
         query = statement.expression
-        if not isinstance(query, exp.Select):
+        if not isinstance(query, exp.Select | exp.Union):
             raise text.error("INSERT INTO needs a SELECT", query or statement)
         self._select(query, sink=table)
 
-    def _select(self, select: exp.Select, sink: TableDef | None) -> None:
+    def _select(self, select: Query, sink: TableDef | None) -> None:
+        """A whole query: its operators, then a sink (the preview sink for a bare SELECT).
+        All INSERTs into one table feed one sink operator, so that the table is written
+        (and, for transactional sinks, committed) by one writer per subtask."""
+        builder = self.builder
+        relation, outputs = self._query(select)
+        if sink is not None:
+            outputs = self._fit_to_sink(outputs, sink, relation.scope, select)
+        upstream = self._project(relation, outputs)
+        parallelism = builder.parallelism_of(upstream)
+        schema = RowSchema(Field(o.name, o.compiled.dtype, o.compiled.nullable) for o in outputs)
+        if sink is not None and sink.name in self.sinks:
+            sink_id, first_schema = self.sinks[sink.name]
+            if [(f.name, f.dtype) for f in schema] != [(f.name, f.dtype) for f in first_schema]:
+                raise self.text.error(
+                    f"every INSERT INTO {sink.name} must produce the same columns: "
+                    f"{first_schema!r} and {schema!r}",
+                    select,
+                )
+            if builder.parallelism_of(sink_id) != parallelism:
+                raise self.text.error(
+                    f"INSERTs into {sink.name} from an aggregate without GROUP BY keys (one subtask) "
+                    "and from another query are not supported yet",
+                    select,
+                )
+            builder.connect(upstream, sink_id)
+            self.queries += 1
+            return
+        if sink is None:
+            sink_spec = dataflow_pb2.SinkSpec(connector=PreviewSink.connector)
+            sink_name = PreviewSink.operator_name
+        else:
+            assert sink.connector.sink is not None
+            sink_spec = dataflow_pb2.SinkSpec(connector=sink.connector.name, options=sink.options)
+            sink_name = sink.connector.sink.operator_name
+        sink_id = builder.add("sink", sink_name, Kind.KIND_SINK, parallelism, sink=sink_spec)
+        builder.connect(upstream, sink_id)
+        if sink is not None:
+            self.sinks[sink.name] = (sink_id, schema)
+        self.queries += 1
+
+    def _query(self, select: Query) -> tuple[_Relation, list[OutputColumn]]:
+        """Plan a SELECT up to its select list: returns the relation the list is computed
+        over (after WHERE, and GROUP BY if any) and the list's columns over it."""
         text = self.text
+        if isinstance(select, exp.Union):
+            return self._union(select)
+        aggregating = is_aggregating(select)
+        supported = _SUPPORTED_SELECT_ARGS | (_AGGREGATE_SELECT_ARGS if aggregating else set())
         for key, value in select.args.items():
-            if key not in _SUPPORTED_SELECT_ARGS and value not in (None, False, []):
+            if key not in supported and value not in (None, False, []):
                 clause = _CLAUSES.get(key, key.rstrip("_").upper())
                 node = value[0] if isinstance(value, list) else value
                 raise text.error(
@@ -145,16 +260,40 @@ class _Planner:
         from_ = select.args.get("from_")
         if from_ is None:
             raise text.error("SELECT needs a FROM clause naming a table", select)
-        if not isinstance(from_.this, exp.Table):
-            raise text.error("only a table can follow FROM (subqueries are not supported yet)", from_.this)
-        table = self.catalog.lookup(from_.this)
+        relation = self._from(from_.this)
+        where = select.args.get("where")
+        if where is not None:
+            predicate = resolve_references(where.this, relation.scope, text)
+            compile_checked(predicate, relation.scope.schema, text, predicate=True)
+            relation = replace(relation, upstream=self._filter(relation.upstream, predicate))
+        if not aggregating:
+            return relation, select_outputs(list(select.expressions), relation.scope, text)
+        if relation.windowed:
+            raise text.error(
+                "aggregating the results of a windowed aggregate is not supported yet", select.expressions[0]
+            )
+        return self._window_aggregate(select, relation)
+
+    def _from(self, node: exp.Expression) -> _Relation:
+        """The relation a FROM clause names: a table, a view, or a subquery."""
+        text = self.text
+        alias_node = node.args.get("alias")
+        alias = column_name(alias_node.this) if alias_node is not None and alias_node.this else None
+        if isinstance(node, exp.Subquery):
+            if not isinstance(node.this, exp.Select | exp.Union):
+                raise text.error("only a SELECT can be a subquery", node.this)
+            return self._derived(node.this, alias or "subquery", None)
+        if not isinstance(node, exp.Table):
+            raise text.error("only a table, a view or a subquery can follow FROM", node)
+        if isinstance(node.this, exp.Identifier) and not node.args.get("db"):
+            view = self.views.get(column_name(node.this))
+            if view is not None:
+                return self._derived(view.copy(), column_name(node.this), alias)
+        table = self.catalog.lookup(node)
         if table.schema is None:
             raise text.error(
-                f"table {table.name!r} (connector {table.connector.name!r}) cannot be read", from_.this
+                f"table {table.name!r} (connector {table.connector.name!r}) cannot be read", node
             )
-        alias = from_.this.args.get("alias")
-        scope = Scope(table.name, column_name(alias.this) if alias and alias.this else None, table.schema)
-
         builder = self.builder
         assert table.connector.source is not None
         upstream = builder.add(
@@ -165,44 +304,169 @@ class _Planner:
                 connector=table.connector.name, options=table.options, schema=table.schema.to_columns()
             ),
         )
-        where = select.args.get("where")
-        if where is not None:
-            predicate = resolve_references(where.this, scope, text)
-            compile_checked(predicate, scope.schema, text, predicate=True)
-            filter_id = builder.add(
-                "filter",
-                "Filter",
+        if table.event_time is not None:
+            watermark_id = builder.add(
+                "watermark",
+                WatermarkOperator.operator_name,
                 Kind.KIND_TRANSFORM,
-                filter=dataflow_pb2.FilterSpec(predicate=predicate.sql(dialect=SQL_DIALECT)),
+                watermark=dataflow_pb2.WatermarkSpec(
+                    time_column=table.event_time.column, delay_ms=table.event_time.delay_ms
+                ),
             )
-            builder.connect(upstream, filter_id)
-            upstream = filter_id
+            builder.connect(upstream, watermark_id)
+            upstream = watermark_id
+        time_column = table.event_time.column if table.event_time else None
+        return _Relation(upstream, Scope(table.name, alias, table.schema), time_column)
 
-        outputs = select_outputs(list(select.expressions), scope, text)
-        if sink is not None:
-            outputs = self._fit_to_sink(outputs, sink, scope, select)
-        if not _is_identity(outputs, scope.schema):
-            project_id = builder.add(
+    def _derived(self, select: Query, name: str, alias: str | None) -> _Relation:
+        """A view or subquery as a relation: its query's output columns."""
+        inner, outputs = self._query(select)
+        upstream = self._project(inner, outputs)
+        schema = RowSchema(Field(o.name, o.compiled.dtype, o.compiled.nullable) for o in outputs)
+        return _Relation(
+            upstream, Scope(name, alias, schema), _passed_time_column(inner, outputs), inner.windowed
+        )
+
+    def _union(self, union: exp.Union) -> tuple[_Relation, list[OutputColumn]]:
+        """UNION ALL: each branch projected to the first branch's column names and to
+        common column types, all feeding one union operator."""
+        text = self.text
+        branches = _union_branches(union, text)
+        planned = [self._query(branch) for branch in branches]
+        first = planned[0][1]
+        for branch, (_, outputs) in zip(branches[1:], planned[1:], strict=True):
+            if len(outputs) != len(first):
+                raise text.error(
+                    f"each side of UNION ALL must produce the same number of columns: "
+                    f"{_columns(len(first))} and {_columns(len(outputs))}",
+                    branch,
+                )
+        types: list[pl.DataType] = []
+        for index, column in enumerate(first):
+            dtypes = [outputs[index].compiled.dtype for _, outputs in planned]
+            if all(dtype == column.compiled.dtype for dtype in dtypes):
+                types.append(column.compiled.dtype)
+            elif all(dtype.is_numeric() for dtype in dtypes):
+                probes = [pl.DataFrame(schema={"c": dtype}) for dtype in dtypes]
+                types.append(pl.concat(probes, how="vertical_relaxed").schema["c"])
+            else:
+                names = " and ".join(sorted({sql_type_name(dtype) for dtype in dtypes}))
+                raise text.error(
+                    f"column {column.name!r} has different types on the sides of UNION ALL "
+                    f"({names}); use CAST",
+                    column.item,
+                )
+        builder = self.builder
+        upstreams = []
+        for relation, outputs in planned:
+            aligned = []
+            for output, target, dtype in zip(outputs, first, types, strict=True):
+                node = output.node
+                if output.compiled.dtype != dtype:
+                    node = exp.Cast(
+                        this=node, to=exp.DataType.build(sql_type_name(dtype), dialect=SQL_DIALECT)
+                    )
+                compiled = compile_checked(node, relation.scope.schema, text)
+                aligned.append(OutputColumn(target.name, node, compiled, output.item))
+            upstreams.append((self._project(relation, aligned), _passed_time_column(relation, aligned)))
+        parallelisms = {builder.parallelism_of(upstream) for upstream, _ in upstreams}
+        if len(parallelisms) > 1:
+            raise text.error(
+                "UNION ALL of an aggregate without GROUP BY keys (one subtask) and another query "
+                "is not supported yet",
+                union,
+            )
+        union_id = builder.add(
+            "union",
+            UnionOperator.operator_name,
+            Kind.KIND_TRANSFORM,
+            parallelisms.pop(),
+            union=dataflow_pb2.UnionSpec(),
+        )
+        for upstream, _ in upstreams:
+            builder.connect(upstream, union_id)
+        times = {time_column for _, time_column in upstreams}
+        schema = RowSchema(
+            Field(column.name, dtype, any(outputs[i].compiled.nullable for _, outputs in planned))
+            for i, (column, dtype) in enumerate(zip(first, types, strict=True))
+        )
+        relation = _Relation(
+            union_id,
+            Scope("union", None, schema),
+            times.pop() if len(times) == 1 else None,
+            any(relation.windowed for relation, _ in planned),
+        )
+        outputs = [
+            OutputColumn(
+                f.name,
+                column_reference(f.name),
+                compile_checked(column_reference(f.name), schema, text),
+                c.item,
+            )
+            for f, c in zip(schema, first, strict=True)
+        ]
+        return relation, outputs
+
+    def _project(self, relation: _Relation, outputs: list[OutputColumn]) -> str:
+        """Compute `outputs` after `relation` (nothing to do if they are its columns)."""
+        if _is_identity(outputs, relation.scope.schema):
+            return relation.upstream
+        builder = self.builder
+        project_id = builder.add(
+            "project",
+            "Project",
+            Kind.KIND_TRANSFORM,
+            builder.parallelism_of(relation.upstream),
+            project=dataflow_pb2.ProjectSpec(
+                columns=[dataflow_pb2.NamedExpression(name=o.name, sql=o.sql) for o in outputs]
+            ),
+        )
+        builder.connect(relation.upstream, project_id)
+        return project_id
+
+    def _filter(self, upstream: str, predicate: exp.Expression) -> str:
+        builder = self.builder
+        filter_id = builder.add(
+            "filter",
+            "Filter",
+            Kind.KIND_TRANSFORM,
+            builder.parallelism_of(upstream),
+            filter=dataflow_pb2.FilterSpec(predicate=predicate.sql(dialect=SQL_DIALECT)),
+        )
+        builder.connect(upstream, filter_id)
+        return filter_id
+
+    def _window_aggregate(
+        self, select: exp.Select, relation: _Relation
+    ) -> tuple[_Relation, list[OutputColumn]]:
+        """Plan a windowed GROUP BY after `relation`; returns the relation of the window's
+        output and the select list over it."""
+        builder = self.builder
+        plan = plan_window_aggregate(select, relation.scope, relation.time_column, self.text)
+        upstream = relation.upstream
+        if plan.pre_project is not None:
+            keys_id = builder.add(
                 "project",
                 "Project",
                 Kind.KIND_TRANSFORM,
-                project=dataflow_pb2.ProjectSpec(
-                    columns=[dataflow_pb2.NamedExpression(name=o.name, sql=o.sql) for o in outputs]
-                ),
+                builder.parallelism_of(upstream),
+                project=dataflow_pb2.ProjectSpec(columns=plan.pre_project),
             )
-            builder.connect(upstream, project_id)
-            upstream = project_id
-
-        if sink is None:
-            sink_spec = dataflow_pb2.SinkSpec(connector=PreviewSink.connector)
-            sink_name = PreviewSink.operator_name
-        else:
-            assert sink.connector.sink is not None
-            sink_spec = dataflow_pb2.SinkSpec(connector=sink.connector.name, options=sink.options)
-            sink_name = sink.connector.sink.operator_name
-        sink_id = builder.add("sink", sink_name, Kind.KIND_SINK, sink=sink_spec)
-        builder.connect(upstream, sink_id)
-        self.queries += 1
+            builder.connect(upstream, keys_id)
+            upstream = keys_id
+        # Without keys every row belongs to one group, which one subtask must hold.
+        window_id = builder.add(
+            "window",
+            WindowAggregateOperator.operator_name,
+            Kind.KIND_TRANSFORM,
+            None if plan.spec.key_columns else 1,
+            window_aggregate=plan.spec,
+        )
+        builder.shuffle(upstream, window_id, list(plan.spec.key_columns))
+        upstream = window_id
+        if plan.having is not None:
+            upstream = self._filter(upstream, plan.having)
+        return _Relation(upstream, plan.output_scope, None, windowed=True), plan.outputs
 
     def _fit_to_sink(
         self, outputs: list[OutputColumn], sink: TableDef, scope: Scope, select: exp.Select
@@ -249,6 +513,42 @@ def _is_identity(outputs: list[OutputColumn], schema: RowSchema) -> bool:
         and column_name(o.node.this) == o.name
         for o in outputs
     )
+
+
+def _passed_time_column(relation: _Relation, outputs: list[OutputColumn]) -> str | None:
+    """The name under which `outputs` pass on the relation's event time column unchanged
+    (event time carries through views, subqueries and unions), or None."""
+    for output in outputs:
+        node = output.node
+        if (
+            relation.time_column is not None
+            and isinstance(node, exp.Column)
+            and isinstance(node.this, exp.Identifier)
+            and not node.table
+            and column_name(node.this) == relation.time_column
+        ):
+            return output.name
+    return None
+
+
+def _union_branches(union: exp.Union, text: SqlText) -> list[exp.Select]:
+    """The SELECTs of a chain of UNION ALLs, left to right."""
+    if union.args.get("distinct"):
+        raise text.error("UNION without ALL (removing duplicates) is not supported yet; use UNION ALL", union)
+    for key in ("by_name", "side", "kind", "on"):
+        if union.args.get(key):
+            raise text.error(f"UNION ... {key.upper().replace('_', ' ')} is not supported", union)
+    branches = []
+    for side in (union.this, union.expression):
+        if isinstance(side, exp.Union):
+            branches.extend(_union_branches(side, text))
+        elif isinstance(side, exp.Select):
+            branches.append(side)
+        elif isinstance(side, exp.Subquery) and isinstance(side.this, exp.Select):
+            branches.append(side.this)
+        else:
+            raise text.error("each side of UNION ALL must be a SELECT", side)
+    return branches
 
 
 def _unsupported_statement(statement: exp.Expression) -> str:

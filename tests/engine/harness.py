@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from services.paths import PathPolicy
 from services.planner import chain_operators, plan_query
 from services.worker.engine import Task, TelemetryBuffer
+from services.worker.engine.checkpointing import SubtaskState
+from services.worker.engine.exchange_channel import ExchangeRegistry
+from services.worker.engine.wiring import wire_tasks
 from weir.v1 import dataflow_pb2, telemetry_pb2, worker_pb2
 
 DEADLINE_S = 10.0
@@ -33,6 +36,7 @@ class RecordingListener:
         self.events: list[tuple[str, str, str]] = []
         self.running = threading.Event()
         self.ended = threading.Event()
+        self.checkpoints: dict[int, list[SubtaskState]] = {}
         self._lock = threading.Lock()
 
     def on_running(self, task_id: str) -> None:
@@ -49,6 +53,11 @@ class RecordingListener:
         with self._lock:
             self.events.append(("failed", task_id, message))
         self.ended.set()
+
+    def on_checkpoint(self, task_id: str, epoch: int, states: list[SubtaskState]) -> None:
+        with self._lock:
+            self.events.append(("checkpoint", task_id, str(epoch)))
+            self.checkpoints[epoch] = states
 
     def wait_ended(self, timeout_s: float = DEADLINE_S) -> None:
         assert self.ended.wait(timeout_s), f"task did not end within {timeout_s} s: {self.events}"
@@ -133,23 +142,60 @@ class RunningJob:
 
 
 def start_job(
-    query: str, parallelism: int = 1, buffer: TelemetryBuffer | None = None, job_id: str = "job_test"
+    query: str,
+    parallelism: int = 1,
+    buffer: TelemetryBuffer | None = None,
+    job_id: str = "job_test",
+    paths: PathPolicy | None = None,
+    *,
+    checkpoint_url: str = "",
+    restore_location: str = "",
 ) -> RunningJob:
     """Plan `query` and start one task per chain and subtask index, as a worker would."""
-    dataflow = plan_query(query, parallelism, PathPolicy([]))
+    dataflow = plan_query(query, parallelism, paths or PathPolicy([]))
+    return start_dataflow(
+        dataflow, buffer, job_id, checkpoint_url=checkpoint_url, restore_location=restore_location
+    )
+
+
+def start_dataflow(
+    dataflow: dataflow_pb2.Dataflow,
+    buffer: TelemetryBuffer | None = None,
+    job_id: str = "job_test",
+    *,
+    checkpoint_url: str = "",
+    restore_location: str = "",
+) -> RunningJob:
+    """Start every task of `dataflow` on one worker, wired as the scheduler wires them
+    (exchanges between chains through an in-process registry)."""
     telemetry = buffer or TelemetryBuffer()
+    placed = [
+        worker_pb2.TaskSpec(
+            task_id=f"task_{number}_{index}",
+            operator_ids=chain.operator_ids,
+            subtask_index=index,
+            parallelism=chain.parallelism,
+        )
+        for number, chain in enumerate(chain_operators(dataflow))
+        for index in range(chain.parallelism)
+    ]
+    specs = wire_tasks(dataflow, {"worker": placed}, {}, run_id=f"run_{job_id}")["worker"]
+    exchanges = ExchangeRegistry()
     tasks, listeners = [], []
-    for number, chain in enumerate(chain_operators(dataflow)):
-        for index in range(chain.parallelism):
-            spec = worker_pb2.TaskSpec(
-                task_id=f"task_{number}_{index}",
-                operator_ids=chain.operator_ids,
-                subtask_index=index,
-                parallelism=chain.parallelism,
-            )
-            listener = RecordingListener()
-            tasks.append(Task(job_id, dataflow, spec, telemetry, listener))
-            listeners.append(listener)
+    for spec in specs:
+        listener = RecordingListener()
+        task = Task(
+            job_id,
+            dataflow,
+            spec,
+            telemetry,
+            listener,
+            checkpoint_url=checkpoint_url,
+            restore_location=restore_location,
+            exchanges=exchanges,
+        )
+        tasks.append(task)
+        listeners.append(listener)
     for task in tasks:
         task.start()
     return RunningJob(dataflow, tasks, listeners, TelemetryTotals(telemetry))

@@ -56,10 +56,18 @@ def test_fan_out_and_fan_in_end_chains() -> None:
 
 def test_chains_come_in_topological_order_whatever_the_operator_order() -> None:
     flow = dataflow(
-        [("sink", 1), ("shuffled", 1), ("source", 1)],
+        [("sink", 2), ("shuffled", 2), ("source", 2)],
         [("source", "shuffled", SHUFFLE), ("shuffled", "sink", FORWARD)],
     )
-    assert chain_operators(flow) == [Chain(("source",), 1), Chain(("shuffled", "sink"), 1)]
+    assert chain_operators(flow) == [Chain(("source",), 2), Chain(("shuffled", "sink"), 2)]
+
+
+def test_a_shuffle_between_single_subtasks_chains() -> None:
+    flow = dataflow(
+        [("source", 1), ("shuffled", 1), ("sink", 1)],
+        [("source", "shuffled", SHUFFLE), ("shuffled", "sink", FORWARD)],
+    )
+    assert chain_operators(flow) == [Chain(("source", "shuffled", "sink"), 1)]
 
 
 def test_every_operator_is_in_exactly_one_chain() -> None:

@@ -1,25 +1,33 @@
-"""A task's operators wired together: the source, then each operator feeding the next.
+"""A task's operators wired together: the source (or the task's exchange inputs), then
+each operator feeding the next.
 
 Every hop goes through an `_OperatorInput`, which counts the batch once as the upstream's
 output and the downstream's input, and tags any exception with the operator that raised
-it. Records leaving the last operator (none, when it is a sink) are dropped at
-`_ChainEnd` until exchanges to other tasks exist.
+it. A checkpoint barrier reaching an operator first has the task snapshot that operator
+(`on_barrier`), since everything before the barrier has been processed and nothing after
+it has. Records leaving the last operator go to the task's exchange outputs (none, when
+it is a sink).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
-from services.worker.engine.envelope import Batch, EndOfStream, Message
+from services.worker.engine.envelope import Barrier, Batch, EndOfStream, Message
 from services.worker.engine.errors import OperatorFailure
 from services.worker.engine.operators.base import Operator, OperatorContext, Output, SourceOperator
 from services.worker.engine.operators.factory import build_operator, build_source
+from services.worker.engine.row_schema import RowSchema
 from services.worker.engine.subtask_metrics import OperatorMetrics, Role, TaskMetrics
 from services.worker.engine.task_plan import TaskPlan
 from services.worker.engine.telemetry_buffer import TelemetryBuffer
 from weir.v1 import dataflow_pb2
 
 log = logging.getLogger(__name__)
+
+# Called when the barrier of an epoch reaches an operator, before the operator sees it.
+BarrierHook = Callable[[int, str, Operator], None]
 
 _ROLES = {
     dataflow_pb2.Operator.KIND_SOURCE: Role.ROLE_SOURCE,
@@ -41,30 +49,36 @@ def operator_role(spec: dataflow_pb2.Operator) -> Role.ValueType:
 class _OperatorInput:
     """Delivers messages to one operator (an `Output` of the operator before it)."""
 
-    __slots__ = ("_downstream", "_metrics", "_operator", "_upstream_metrics")
+    __slots__ = ("_downstream", "_metrics", "_on_barrier", "_operator", "_upstream_metrics")
 
     def __init__(
         self,
         operator: Operator,
         metrics: OperatorMetrics,
         downstream: Output,
-        upstream_metrics: OperatorMetrics,
+        upstream_metrics: OperatorMetrics | None,
+        on_barrier: BarrierHook,
     ) -> None:
         self._operator = operator
         self._metrics = metrics
         self._downstream = downstream
+        # None for the first operator of a task fed by exchanges: the sender counted it.
         self._upstream_metrics = upstream_metrics
+        self._on_barrier = on_barrier
 
     def emit(self, message: Message) -> None:
         try:
             if isinstance(message, Batch):
                 rows, size = message.data.num_rows, message.data.nbytes
-                self._upstream_metrics.count_out(rows, size)
+                if self._upstream_metrics is not None:
+                    self._upstream_metrics.count_out(rows, size)
                 self._metrics.count_in(rows, size)
                 self._operator.process_batch(message, self._downstream)
             elif isinstance(message, EndOfStream):
                 self._operator.finish(self._downstream)
             else:
+                if isinstance(message, Barrier):
+                    self._on_barrier(message.epoch, self._metrics.operator_id, self._operator)
                 self._operator.process_control(message, self._downstream)
         except OperatorFailure:
             raise  # raised further down the chain, already attributed
@@ -76,30 +90,50 @@ class _OperatorInput:
 
 
 class _ChainEnd:
-    """After the last operator: counts its output and drops it."""
+    """After the last operator: counts its output and hands every message to the task's
+    exchange outputs (if any)."""
 
-    __slots__ = ("_metrics",)
+    __slots__ = ("_metrics", "_outputs")
 
-    def __init__(self, metrics: OperatorMetrics) -> None:
+    def __init__(self, metrics: OperatorMetrics, outputs: Sequence[Output]) -> None:
         self._metrics = metrics
+        self._outputs = list(outputs)
 
     def emit(self, message: Message) -> None:
         if isinstance(message, Batch):
             self._metrics.count_out(message.data.num_rows, message.data.nbytes)
+        for output in self._outputs:
+            output.emit(message)
 
 
 class OperatorChain:
     """The operators of one task, built (expressions compiled) and wired; not yet open."""
 
-    def __init__(self, plan: TaskPlan, telemetry: TelemetryBuffer, metrics: TaskMetrics) -> None:
+    def __init__(
+        self,
+        plan: TaskPlan,
+        telemetry: TelemetryBuffer,
+        metrics: TaskMetrics,
+        *,
+        on_barrier: BarrierHook,
+        outputs: Sequence[Output] = (),
+        transactional: bool = False,
+    ) -> None:
         self._plan = plan
-        try:
-            self.source: SourceOperator = build_source(plan.source, plan.subtask_index, plan.parallelism)
-        except Exception as error:
-            raise OperatorFailure(plan.source.id, plan.source.name, error) from error
+        self._transactional = transactional
+        self.source: SourceOperator | None = None
+        if plan.has_source:
+            try:
+                self.source = build_source(plan.source, plan.subtask_index, plan.parallelism)
+            except Exception as error:
+                raise OperatorFailure(plan.source.id, plan.source.name, error) from error
+            schema = self.source.output_schema
+            specs = plan.operators[1:]
+        else:
+            schema = input_schema(plan)
+            specs = plan.operators
         self.operators: list[Operator] = []
-        schema = self.source.output_schema
-        for spec in plan.operators[1:]:
+        for spec in specs:
             try:
                 operator = build_operator(spec, schema)
             except Exception as error:
@@ -107,17 +141,24 @@ class OperatorChain:
             self.operators.append(operator)
             schema = operator.output_schema
         self._contexts = [self._context(spec, telemetry, metrics) for spec in plan.operators]
+        operator_contexts = self._contexts[1:] if self.source is not None else self._contexts
         # Wire back to front: each operator's output is the next one's input.
-        downstream: Output = _ChainEnd(metrics.operator(plan.operators[-1].id))
-        for index in range(len(self.operators), 0, -1):
+        downstream: Output = _ChainEnd(metrics.operator(plan.operators[-1].id), outputs)
+        for index in range(len(self.operators) - 1, -1, -1):
+            if index > 0:
+                upstream: OperatorMetrics | None = operator_contexts[index - 1].metrics
+            else:
+                upstream = self._contexts[0].metrics if self.source is not None else None
             downstream = _OperatorInput(
-                self.operators[index - 1],
-                self._contexts[index].metrics,
-                downstream,
-                self._contexts[index - 1].metrics,
+                self.operators[index], operator_contexts[index].metrics, downstream, upstream, on_barrier
             )
         self.head: Output = downstream
         self.source_metrics = self._contexts[0].metrics
+
+    def stateful(self) -> list[tuple[str, SourceOperator | Operator]]:
+        """Every operator of the chain by id, source first: what checkpoints cover."""
+        built: list[SourceOperator | Operator] = [*([self.source] if self.source else []), *self.operators]
+        return [(spec.id, operator) for spec, operator in zip(self._plan.operators, built, strict=True)]
 
     def _context(
         self, spec: dataflow_pb2.Operator, telemetry: TelemetryBuffer, metrics: TaskMetrics
@@ -131,33 +172,63 @@ class OperatorChain:
             parallelism=self._plan.parallelism,
             metrics=metrics.operator(spec.id),
             telemetry=telemetry,
+            transactional=self._transactional,
         )
 
     @property
-    def source_context(self) -> OperatorContext:
+    def first_context(self) -> OperatorContext:
         return self._contexts[0]
 
     def open(self) -> None:
         """Open sinks first, source last: nothing flows before everything downstream is ready."""
-        for operator, context in reversed(list(zip(self.operators, self._contexts[1:], strict=True))):
+        for (_, operator), context in reversed(list(zip(self.stateful(), self._contexts, strict=True))):
             try:
                 operator.open(context)
             except Exception as error:
                 raise OperatorFailure(context.operator_id, context.operator_name, error) from error
-        try:
-            self.source.open(self._contexts[0])
-        except Exception as error:
-            raise OperatorFailure(
-                self._contexts[0].operator_id, self._contexts[0].operator_name, error
-            ) from error
 
     def close(self) -> None:
         """Close every operator, source first; a failing close does not skip the others."""
-        for closable in [self.source, *self.operators]:
+        for _, closable in self.stateful():
             try:
                 closable.close()
             except Exception:
                 log.exception("closing operator %s failed", closable.spec.id)
+
+
+def input_schema(plan: TaskPlan) -> RowSchema:
+    """The schema of the rows an exchange-fed chain receives: the output schema of the
+    operator feeding its first operator, derived by building the operators upstream of it
+    (compiling their expressions, which is cheap next to running them). With several
+    inputs (UNION ALL) the first edge's is taken; the planner makes them agree."""
+    dataflow = plan.dataflow
+    if dataflow is None:
+        raise ValueError(f"task {plan.task_id} needs the dataflow to derive its input schema")
+    by_id = {op.id: op for op in dataflow.operators}
+    incoming: dict[str, list[str]] = {}
+    for edge in dataflow.edges:
+        incoming.setdefault(edge.target_operator_id, []).append(edge.source_operator_id)
+    schemas: dict[str, RowSchema] = {}
+
+    def output_schema(operator_id: str) -> RowSchema:
+        known = schemas.get(operator_id)
+        if known is not None:
+            return known
+        spec = by_id[operator_id]
+        if spec.WhichOneof("spec") == "source":
+            schema = RowSchema.from_columns(spec.source.schema)
+        else:
+            upstream = incoming.get(operator_id)
+            if not upstream:
+                raise ValueError(f"operator {operator_id} has no input")
+            schema = build_operator(spec, output_schema(upstream[0])).output_schema
+        schemas[operator_id] = schema
+        return schema
+
+    upstream = incoming.get(plan.operators[0].id)
+    if not upstream:
+        raise ValueError(f"operator {plan.operators[0].id} has no input")
+    return output_schema(upstream[0])
 
 
 def register_metrics(plan: TaskPlan, telemetry: TelemetryBuffer) -> TaskMetrics:

@@ -2,9 +2,8 @@
 
 Operators in a task exchange `Message`s, not bare batches, so that the control messages a
 streaming engine needs travel in order with the data: checkpoint barriers (epoch N ends
-here), watermarks (event time has reached T) and the end of the stream. Only batches and
-`EndOfStream` are produced so far; barriers and watermarks are part of the envelope already
-so that operators are written against the full protocol from the start.
+here), watermarks (event time has reached T) and the end of the stream. The same messages
+cross exchanges between tasks (exchange_frames.py encodes them for gRPC).
 """
 
 from __future__ import annotations

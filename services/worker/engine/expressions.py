@@ -186,8 +186,10 @@ class _Compiler:
 
     def _column(self, node: exp.Expression, context: pl.Expr | None) -> CompiledExpression:
         assert isinstance(node, exp.Column)
-        if node.table:
+        if node.args.get("db") or node.args.get("catalog"):
             raise ExpressionError(f"qualified column {_sql(node)} where an unqualified one is expected", node)
+        if node.args.get("table") is not None:
+            return self._struct_field(node)
         identifier = node.this
         if not isinstance(identifier, exp.Identifier):
             raise ExpressionError(f"{_sql(node)} is not allowed in an expression", node)
@@ -197,6 +199,27 @@ class _Compiler:
             available = ", ".join(self._schema.names) or "none"
             raise ExpressionError(f"unknown column {name!r} (available columns: {available})", node)
         return CompiledExpression(pl.col(name), field.dtype, field.nullable)
+
+    def _struct_field(self, node: exp.Column) -> CompiledExpression:
+        """`s.f`: the field `f` of the STRUCT column `s` (NULL where `s` is NULL)."""
+        struct_node, field_node = node.args["table"], node.this
+        if not isinstance(struct_node, exp.Identifier) or not isinstance(field_node, exp.Identifier):
+            raise ExpressionError(f"{_sql(node)} is not allowed in an expression", node)
+        struct_name, field_name = column_name(struct_node), column_name(field_node)
+        struct = self._schema.get(struct_name)
+        if struct is None or not isinstance(struct.dtype, pl.Struct):
+            raise ExpressionError(
+                f"qualified column {_sql(node)} where an unqualified one is expected "
+                f"({struct_name!r} is not a STRUCT column)",
+                node,
+            )
+        members = {f.name: f.dtype for f in struct.dtype.fields}
+        if field_name not in members:
+            raise ExpressionError(
+                f"STRUCT column {struct_name!r} has no field {field_name!r} (fields: {', '.join(members)})",
+                node,
+            )
+        return CompiledExpression(pl.col(struct_name).struct.field(field_name), members[field_name], True)
 
     def _literal(self, node: exp.Expression, context: pl.Expr | None) -> CompiledExpression:
         assert isinstance(node, exp.Literal)

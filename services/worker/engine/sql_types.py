@@ -64,6 +64,8 @@ class UnsupportedTypeError(ValueError):
 
 def polars_type(data_type: exp.DataType) -> pl.DataType:
     """The Polars type holding values of the parsed SQL type `data_type`."""
+    if data_type.this == DType.STRUCT:
+        return _struct_type(data_type)
     if data_type.expressions and data_type.this not in (
         DType.VARCHAR,
         DType.CHAR,
@@ -75,6 +77,21 @@ def polars_type(data_type: exp.DataType) -> pl.DataType:
         return _FROM_SQL[data_type.this]
     except KeyError:
         raise UnsupportedTypeError(f"type {data_type.sql(dialect=SQL_DIALECT)} is not supported") from None
+
+
+def _struct_type(data_type: exp.DataType) -> pl.Struct:
+    """`STRUCT<name TYPE, ...>` (nested rows, like Arroyo's nexmark `bid` column)."""
+    fields = []
+    for member in data_type.expressions:
+        kind = member.args.get("kind") if isinstance(member, exp.ColumnDef) else None
+        if not isinstance(kind, exp.DataType) or not isinstance(member.this, exp.Identifier):
+            raise UnsupportedTypeError(
+                f"struct field {member.sql(dialect=SQL_DIALECT)} needs a name and a type"
+            )
+        fields.append(pl.Field(member.this.name, polars_type(kind)))
+    if not fields:
+        raise UnsupportedTypeError("a STRUCT needs at least one field")
+    return pl.Struct(fields)
 
 
 def polars_type_from_name(name: str) -> pl.DataType:
@@ -90,7 +107,15 @@ def polars_type_from_name(name: str) -> pl.DataType:
 
 def sql_type_name(dtype: pl.DataType) -> str:
     """The canonical SQL name of a Polars type, as the plan and the API show it."""
+    if isinstance(dtype, pl.Struct):
+        members = ", ".join(f"{_field_name(f.name)} {sql_type_name(f.dtype)}" for f in dtype.fields)
+        return f"STRUCT<{members}>"
     name = _TO_SQL.get(type(dtype))
     if name is None:
         raise UnsupportedTypeError(f"no SQL type for {dtype}")
     return name
+
+
+def _field_name(name: str) -> str:
+    """A struct field's name as written in a type name (quoted unless plain)."""
+    return exp.to_identifier(name).sql(dialect=SQL_DIALECT)

@@ -42,6 +42,9 @@ class OperatorContext:
     parallelism: int
     metrics: OperatorMetrics
     telemetry: TelemetryBuffer
+    # The job checkpoints: sinks stage output at barriers and publish it on commit
+    # (exactly once); otherwise they write through (nothing would ever commit).
+    transactional: bool = False
 
     def log(self, message: str, level: LogLevel.ValueType = LogLevel.info, **details: object) -> None:
         """A job log record from this operator subtask."""
@@ -85,8 +88,22 @@ class Operator(abc.ABC):
     def finish(self, output: Output) -> None:  # noqa: B027 (optional hook)
         """The input ended: emit whatever is still held (windows, buffers)."""
 
+    def snapshot(self, epoch: int) -> pa.Table | None:
+        """The state to checkpoint at the barrier of `epoch` (None: stateless). Keyed state
+        carries a `_key_hash` uint64 column (see key_ranges.py)."""
+        return None
+
+    def restore(self, tables: list[pa.Table]) -> None:  # noqa: B027 (optional hook)
+        """Take over the state of a checkpoint: every old subtask's table of this operator
+        (keyed operators keep the rows whose `_key_hash` their key range owns). Called
+        before `open`."""
+
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Release resources; called once, also after a failure or a cancel."""
+
+
+# In a sink's snapshot: the epoch (int64) each row of staged output was staged for.
+STAGED_EPOCH_COLUMN = "_staged_epoch"
 
 
 class SinkOperator(Operator):
@@ -110,6 +127,18 @@ class SinkOperator(Operator):
 
     def flush(self) -> None:
         """Make everything written so far durable or visible."""
+
+    def prepare_commit(self, epoch: int) -> None:
+        """First phase of the two-phase commit, at the barrier of `epoch`: stage what was
+        written since the previous barrier, invisibly. What is staged and not committed
+        belongs in the snapshot of `epoch` (with a `_staged_epoch` column), so that a restore
+        can still commit it: restore then gets only the rows of epochs not yet committed."""
+
+    def commit(self, epoch: int) -> None:
+        """Second phase: checkpoint `epoch` completed; make what was staged for epochs
+        <= `epoch` visible. Also called after a restore from epoch `epoch` when the restored
+        tables hold staged output that was not committed yet. A sink that overrides
+        neither phase writes through at once (at-least-once)."""
 
     def finish(self, output: Output) -> None:
         self.flush()
@@ -172,6 +201,16 @@ class SourceOperator(abc.ABC):
     @abc.abstractmethod
     def poll(self) -> Poll:
         """The next batch, or when to ask again, or that there is no more; never blocks long."""
+
+    def snapshot(self, epoch: int) -> pa.Table | None:
+        """Where to resume (offsets) as of the barrier of `epoch`: everything polled before
+        it is covered by the checkpoint. None: the source cannot resume."""
+        return None
+
+    def restore(self, tables: list[pa.Table]) -> None:  # noqa: B027 (optional hook)
+        """Resume from a checkpoint: the tables of every old subtask of this source, possibly
+        written at another parallelism (the source picks its own by what it stored).
+        Called before `open`."""
 
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Release resources; called once, also after a failure or a cancel."""

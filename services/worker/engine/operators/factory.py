@@ -9,15 +9,25 @@ from __future__ import annotations
 
 from services.worker.engine.operators.base import Operator, SinkOperator, SourceOperator
 from services.worker.engine.operators.blackhole_sink import BlackholeSink
+from services.worker.engine.operators.filesystem import FilesystemSink
 from services.worker.engine.operators.filter import FilterOperator
 from services.worker.engine.operators.impulse import ImpulseSource
+from services.worker.engine.operators.nexmark import NexmarkSource
 from services.worker.engine.operators.preview_sink import PreviewSink
 from services.worker.engine.operators.project import ProjectOperator
+from services.worker.engine.operators.single_file import SingleFileSink, SingleFileSource
+from services.worker.engine.operators.union import UnionOperator
+from services.worker.engine.operators.window_aggregate import WindowAggregateOperator
+from services.worker.engine.operators.window_watermark import WatermarkOperator
 from services.worker.engine.row_schema import RowSchema
 from weir.v1 import dataflow_pb2
 
-SOURCE_CONNECTORS: dict[str, type[SourceOperator]] = {cls.connector: cls for cls in (ImpulseSource,)}
-SINK_CONNECTORS: dict[str, type[SinkOperator]] = {cls.connector: cls for cls in (PreviewSink, BlackholeSink)}
+SOURCE_CONNECTORS: dict[str, type[SourceOperator]] = {
+    cls.connector: cls for cls in (ImpulseSource, NexmarkSource, SingleFileSource)
+}
+SINK_CONNECTORS: dict[str, type[SinkOperator]] = {
+    cls.connector: cls for cls in (PreviewSink, BlackholeSink, SingleFileSink, FilesystemSink)
+}
 CONNECTORS: frozenset[str] = frozenset(SOURCE_CONNECTORS) | frozenset(SINK_CONNECTORS)
 
 
@@ -42,6 +52,12 @@ def build_operator(spec: dataflow_pb2.Operator, input_schema: RowSchema) -> Oper
         return FilterOperator(spec, input_schema)
     if kind == "project":
         return ProjectOperator(spec, input_schema)
+    if kind == "watermark":
+        return WatermarkOperator(spec, input_schema)
+    if kind == "window_aggregate":
+        return WindowAggregateOperator(spec, input_schema)
+    if kind == "union":
+        return UnionOperator(spec, input_schema)
     if kind == "sink":
         sink_class = SINK_CONNECTORS.get(spec.sink.connector)
         if sink_class is None:

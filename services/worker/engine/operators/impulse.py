@@ -8,6 +8,11 @@ Semantics follow Arroyo's impulse connector, so queries written for Arroyo mean 
   then finishes, so the table holds P * N rows in all. Without it the source is unbounded.
 - columns: `counter` BIGINT (0, 1, 2, ... per subtask) and `subtask_index` BIGINT.
 
+Its checkpoint state is the next counter of each subtask. Restored at the same parallelism,
+each subtask resumes at its own counter; at another parallelism, a subtask that existed
+before resumes at its own and a new one at the largest restored counter, so counters keep
+increasing (with `message_count`, a new subtask then emits only what remains of its bound).
+
 Batches cover about `BATCH_INTERVAL_S` of the per-subtask rate (at least one row), so at
 low rates rows leave the source within that interval of being due, and at high rates
 per-batch overhead stays small; as fast as possible, batches are `UNPACED_BATCH_ROWS`.
@@ -38,6 +43,10 @@ UNPACED_BATCH_ROWS = 65536
 IMPULSE_SCHEMA = RowSchema([Field("counter", pl.Int64(), False), Field("subtask_index", pl.Int64(), False)])
 _ARROW_SCHEMA = pa.schema(
     [pa.field("counter", pa.int64(), False), pa.field("subtask_index", pa.int64(), False)]
+)
+
+_STATE_SCHEMA = pa.schema(
+    [pa.field("subtask_index", pa.int64(), False), pa.field("next_counter", pa.int64(), False)]
 )
 
 
@@ -112,6 +121,8 @@ class ImpulseSource(SourceOperator):
             self._batch_rows = UNPACED_BATCH_ROWS
         self._pacer: Pacer | None = None
         self._next = 0
+        # The counter the pacer's schedule starts from (a restored source starts later).
+        self._paced_from = 0
         # Built once and sliced per batch (zero-copy): a batch costs one vectorized add.
         self._offsets = pl.int_range(0, self._batch_rows, dtype=pl.Int64, eager=True).to_arrow()
         self._subtask_column = pa.repeat(pa.scalar(subtask_index, pa.int64()), self._batch_rows)
@@ -130,7 +141,8 @@ class ImpulseSource(SourceOperator):
         if self._rate > 0:
             if self._pacer is None:
                 self._pacer = Pacer(self._rate)
-            due = self._pacer.due(self._next + rows - 1)
+                self._paced_from = self._next
+            due = self._pacer.due(self._next - self._paced_from + rows - 1)
             if due > time.monotonic():
                 return Pending(due)
         counter = pc.add(self._offsets.slice(0, rows), pa.scalar(self._next, pa.int64()))
@@ -139,3 +151,16 @@ class ImpulseSource(SourceOperator):
         )
         self._next += rows
         return batch
+
+    def snapshot(self, epoch: int) -> pa.Table:
+        return pa.table(
+            {"subtask_index": [self.subtask_index], "next_counter": [self._next]}, schema=_STATE_SCHEMA
+        )
+
+    def restore(self, tables: list[pa.Table]) -> None:
+        state = pa.concat_tables([t.select(["subtask_index", "next_counter"]) for t in tables])
+        if not state.num_rows:
+            return
+        own = state.filter(pc.equal(state.column("subtask_index"), self.subtask_index))
+        chosen = own if own.num_rows else state
+        self._next = int(pc.max(chosen.column("next_counter")).as_py())

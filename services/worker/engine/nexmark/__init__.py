@@ -1,0 +1,1 @@
+"""The Nexmark benchmark's event generator, vectorized (see `generator`)."""
