@@ -13,6 +13,9 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from services.security import process_security
+from services.security.process_security import add_security_flags, export_for_children, security_from_args
+
 DEFAULT_DATA_DIR = Path(".weir")
 
 
@@ -41,6 +44,9 @@ def _up(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
             database_url=args.database_url or os.environ.get("WEIR_DATABASE_URL"),
             demo=args.demo,
             host=args.host,
+            checkpoint_url=args.checkpoint_url,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
         )
     )
 
@@ -58,8 +64,14 @@ def _controller(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
             host=args.host,
             port=args.port,
             port_file=args.port_file,
+            checkpoint_url=args.checkpoint_url or default_checkpoint_url(data_dir),
         )
     )
+
+
+def default_checkpoint_url(data_dir: Path) -> str:
+    """Checkpoints live in the data dir unless told otherwise."""
+    return (data_dir / "checkpoints").resolve().as_uri()
 
 
 def _worker(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
@@ -120,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"port to listen on (default: {default_port or 'any free'})",
         )
         sub.add_argument("--port-file", type=Path, help="write the bound host:port here once serving")
+        # TLS is for the public listeners, which only the gateway (alone or under `up`) has.
+        add_security_flags(sub, tls=name in ("up", "gateway"))
         return sub
 
     up = command("up", "run the embedded platform: controller, metrics, gateway and workers", 5115)
@@ -134,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", help="store URL (default: WEIR_DATABASE_URL, else SQLite in the data dir)"
     )
     up.add_argument("--demo", action="store_true", help="start the demo pipeline")
+    up.add_argument(
+        "--checkpoint-url",
+        help="where checkpoints go, any fsspec URL (default: file://<data-dir>/checkpoints)",
+    )
     up.set_defaults(run=_up)
 
     controller = command("controller", "run the controller")
@@ -141,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     controller.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     controller.add_argument("--database-url")
     controller.add_argument("--allow-path", action="append", default=[])
+    controller.add_argument(
+        "--checkpoint-url", help="where checkpoints go (default: file://<data-dir>/checkpoints)"
+    )
     controller.set_defaults(run=_controller)
 
     worker = command("worker", "run a worker")
@@ -164,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    security = security_from_args(args)  # refuses to start (SystemExit) on an unsafe setup
+    process_security.configure(security)
+    if args.command == "up":
+        export_for_children(args, security)
     logging.basicConfig(
         level=os.environ.get("WEIR_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -40,6 +40,11 @@ class PlatformConfig:
     database_url: str | None = None
     demo: bool = False
     host: str = "127.0.0.1"
+    # None: the controller's default, file://<data-dir>/checkpoints.
+    checkpoint_url: str | None = None
+    # TLS for the public listeners (the gateway's); internal listeners stay on loopback.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 def _die_with_parent() -> None:
@@ -123,6 +128,7 @@ class Platform:
             "--data-dir",
             str(data_dir),
             *allow,
+            *(["--checkpoint-url", config.checkpoint_url] if config.checkpoint_url else []),
         ]
         # The controller and gateway learn their peers' addresses once those have started.
         self.controller = Child("controller", [], run_dir, log_dir)
@@ -147,6 +153,11 @@ class Platform:
             controller_address,
             "--metrics",
             metrics_address,
+            *(
+                ["--tls-cert", str(c.tls_cert), "--tls-key", str(c.tls_key)]
+                if c.tls_cert and c.tls_key
+                else []
+            ),
         ]
         await self._start(self.gateway)
         for index in range(c.workers):
@@ -217,7 +228,8 @@ async def run_platform(config: PlatformConfig) -> None:
             from services.demo import ensure_demo_pipeline
 
             job_id = await ensure_demo_pipeline(await platform.controller.wait_ready())
-        rest = f"http://{config.host}:{config.http_port}"
+        scheme = "https" if config.tls_cert else "http"
+        rest = f"{scheme}://{config.host}:{config.http_port}"
         print(
             f"Weir is up in {time.monotonic() - started:.1f} s: REST {rest}, "
             f"gRPC {config.host}:{config.grpc_port}, {config.workers} workers, data in {config.data_dir}",

@@ -1,6 +1,10 @@
 """How every Weir process serves gRPC: one grpc.aio server with health checking and
 reflection, bound to an address, with the bound address published in a port file.
 
+Security is applied here, once, from the process's configured credentials
+(`services.security.process_security`): every server checks API tokens and the cluster
+secret (and serves TLS when configured), every channel presents the cluster secret.
+
 The port file lets a supervisor (`weir up`) start children on port 0 and learn where
 they listen without racing for free ports.
 """
@@ -20,6 +24,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+from services.security import process_security
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +55,22 @@ async def start_server(
 ) -> tuple[grpc.aio.Server, int]:
     """Start a gRPC server for `servicers`; return it and the port it bound."""
     servicers = list(servicers)
-    server = grpc.aio.server(options=CHANNEL_OPTIONS, interceptors=list(interceptors))
+    security = process_security.current()
+    # Access control first, so that nothing else runs for a call that will be refused.
+    server = grpc.aio.server(
+        options=CHANNEL_OPTIONS, interceptors=[*security.server_interceptors(), *interceptors]
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for s in servicers:
         s.add_to_server(s.servicer, server)
     names = [s.service_name for s in servicers]
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if security.tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, security.tls.grpc_credentials())
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port}")
     await server.start()
@@ -90,5 +104,9 @@ async def wait_for_termination_signal() -> None:
 
 
 def insecure_channel(address: str) -> grpc.aio.Channel:
-    """A channel to another Weir process with the same message bounds as our servers."""
-    return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+    """A channel to another Weir process with the same message bounds as our servers, that
+    presents this process's cluster secret on every call. (Insecure names the transport:
+    internal listeners are plaintext on a private network, as in compose.yaml.)"""
+    return grpc.aio.insecure_channel(
+        address, options=CHANNEL_OPTIONS, interceptors=process_security.current().client_interceptors()
+    )
