@@ -25,9 +25,13 @@ test: install
 
 protos: install
 	scripts/gen-protos
+	scripts/build-descriptor-set
+	scripts/gen-openapi
 
 protos-check: install
 	scripts/gen-protos --check
+	scripts/build-descriptor-set --check
+	scripts/gen-openapi --check
 
 $(BUF):
 	npm install --silent --prefix .tools @bufbuild/buf@$(BUF_VERSION)

@@ -6,7 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["platform_api.py", "engine_throughput.py"]
+BENCHES = [
+    "platform_api.py",
+    "api_list_latency.py",
+    "engine_throughput.py",
+    "checkpoints.py",
+    "nexmark/run.py",
+]
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,19 @@ def page_offset(offset: int) -> int:
     if offset < 0:
         raise invalid_argument(f"offset must not be negative, got {offset}")
     return offset
+
+
+def declared_enum_value(enum_type: EnumTypeWrapper, number: int, field: str) -> int:
+    """`number` if it is a declared value of `enum_type`, else INVALID_ARGUMENT.
+
+    Proto3 enums are open: the REST gateway only lets declared names through, but a gRPC
+    client can send any number, which must be a clear error rather than a crash or a filter
+    that silently matches nothing."""
+    declared = enum_type.DESCRIPTOR.values
+    if number not in (value.number for value in declared):
+        names = ", ".join(value.name for value in declared if value.number != 0)
+        raise invalid_argument(f"{field} must be one of {names}, got {number}")
+    return number
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])

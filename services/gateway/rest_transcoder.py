@@ -36,6 +36,7 @@ from services.contract.json_rendering import JsonRenderError, wire_to_json
 from services.gateway.error_responses import error_response, rpc_error_response
 from services.gateway.http_rules import HttpBinding, http_bindings
 from services.gateway.metadata_forwarding import Metadata, request_metadata, response_headers
+from services.gateway.openapi import OPENAPI_PATH, openapi_handler
 from services.gateway.request_binding import RequestBindingError, build_request
 from services.gateway.route_matcher import RouteMatcher
 
@@ -148,9 +149,10 @@ class RestTranscoder:
         headers = [*response_headers(initial), ("grpc-status", "0")]
         if binding.http_body_path is not None:
             body = _http_body(binding, data)
-            return web.Response(
-                body=body.data, content_type=body.content_type or "application/octet-stream", headers=headers
-            )
+            # The backend's content type goes out verbatim, parameters (`; charset=utf-8`) and
+            # all, as Envoy passes it; aiohttp's `content_type=` argument refuses parameters.
+            content_type = body.content_type or "application/octet-stream"
+            return web.Response(body=body.data, headers=[*headers, ("Content-Type", content_type)])
         return web.Response(body=_render(binding, data), content_type=JSON, headers=headers)
 
     async def _stream(
@@ -206,8 +208,16 @@ class RestTranscoder:
         return response
 
 
-def rest_application(transcoder: RestTranscoder, max_request_bytes: int) -> web.Application:
-    """The aiohttp application: one catch-all route into the transcoder."""
+def rest_application(
+    transcoder: RestTranscoder, max_request_bytes: int, openapi_document: bytes | None = None
+) -> web.Application:
+    """The aiohttp application: one catch-all route into the transcoder, and the OpenAPI
+    document at `GET /api/v1/openapi.json` when one is given."""
     app = web.Application(client_max_size=max_request_bytes)
-    app.router.add_route("*", "/{tail:.*}", transcoder.handle)
+    if openapi_document is not None:
+        # Registered before the catch-all: aiohttp matches routes in registration order.
+        app.router.add_get(OPENAPI_PATH, openapi_handler(openapi_document))
+    # `[\s\S]`, not `.`: aiohttp matches the decoded path, and a `.` would not match a newline
+    # (`%0A`), which then got aiohttp's own text/plain 404 instead of our JSON error.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", transcoder.handle)
     return app

@@ -17,8 +17,10 @@ from services.contract.public_services import public_services
 from services.gateway.backends import Backend, BackendChannels, check_routing_table
 from services.gateway.config import GatewayConfig
 from services.gateway.grpc_front_door import ForwardingHandler, front_door_servicers
+from services.gateway.openapi import contract_openapi_json
 from services.gateway.port_file import GatewayAddresses, write_gateway_port_file
 from services.gateway.rest_transcoder import RestTranscoder, bindings_of, build_routes, rest_application
+from services.security import process_security
 from services.serving import start_server, wait_for_termination_signal
 
 log = logging.getLogger(__name__)
@@ -60,10 +62,12 @@ async def start_gateway(config: GatewayConfig) -> RunningGateway:
     grpc_server, grpc_port = await start_server(front_door_servicers(handlers), config.host, config.grpc_port)
 
     transcoder = RestTranscoder(routes, channels.for_service, **timeouts)
-    runner = web.AppRunner(rest_application(transcoder, config.max_request_bytes))
+    openapi_document = contract_openapi_json(services)
+    runner = web.AppRunner(rest_application(transcoder, config.max_request_bytes, openapi_document))
     await runner.setup()
     sock = _listening_socket(config.host, config.http_port)
-    await web.SockSite(runner, sock).start()
+    tls = process_security.current().tls
+    await web.SockSite(runner, sock, ssl_context=None if tls is None else tls.ssl_context()).start()
     http_port = sock.getsockname()[1]
 
     gateway = RunningGateway(http_port, grpc_port, runner, grpc_server, channels)

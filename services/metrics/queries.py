@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from google.api import httpbody_pb2
 
-from services.api_errors import invalid_argument, not_found, page_limit, page_offset
+from services.api_errors import declared_enum_value, invalid_argument, not_found, page_limit, page_offset
 from services.ids import is_valid_id
 from services.metrics.aggregates import Counters, JobAggregate, OperatorAggregate, TelemetryStore
 from services.metrics.catalog import JobCatalog, OperatorInfo, OperatorKind
@@ -42,7 +42,9 @@ class MetricsQueries:
     async def _job(self, job_id: str) -> tuple[list[OperatorInfo], JobAggregate | None]:
         """The job's planned operators and its aggregate (None before any telemetry)."""
         if not is_valid_id(job_id, "job"):
-            raise invalid_argument(f"malformed job_id {job_id[:64]!r}")
+            raise invalid_argument(
+                f"malformed job_id {job_id[:64]!r}: expected job_ followed by 26 characters"
+            )
         operators = await self._catalog.get_job_operators(job_id)
         if operators is None:
             raise not_found(f"job {job_id} not found")
@@ -177,6 +179,7 @@ class MetricsQueries:
 
     async def job_errors(self, request: logs_pb2.ListJobErrorsRequest) -> logs_pb2.ListJobErrorsResponse:
         limit = page_limit(request)
+        declared_enum_value(logs_pb2.JobError.Level, request.level, "level")
         _, job = await self._job(request.job_id)
         if job is None:
             return logs_pb2.ListJobErrorsResponse()
@@ -191,6 +194,9 @@ class MetricsQueries:
 
     async def job_logs(self, request: logs_pb2.ListJobLogsRequest) -> logs_pb2.ListJobLogsResponse:
         limit = page_limit(request)
+        declared_enum_value(logs_pb2.LogEntry.Level, request.level, "level")
+        if request.HasField("task_index") and request.task_index < 0:
+            raise invalid_argument(f"task_index must not be negative, got {request.task_index}")
         if request.HasField("since") and request.HasField("until") and request.until < request.since:
             raise invalid_argument("until must not be before since")
         _, job = await self._job(request.job_id)
