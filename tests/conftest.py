@@ -100,9 +100,14 @@ class RunningPlatform:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
         return [int(p) for p in out.stdout.split()]
 
-    def logs(self) -> str:
+    def logs(self, tail_chars: int = 8000) -> str:
+        """The end of each service's log and of `weir up`'s own."""
+        files = [
+            *sorted((self.data_dir / "logs").glob("*.log")),
+            self.data_dir.parent / f"{self.data_dir.name}-up.log",
+        ]
         return "\n".join(
-            f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted((self.data_dir / "logs").glob("*.log"))
+            f"== {p.name}\n{p.read_text(errors='replace')[-tail_chars:]}" for p in files if p.exists()
         )
 
 
@@ -171,3 +176,15 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfo
         yield running
     finally:
         stop_platform(running)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that ran against a platform gets that platform's service logs in its report:
+    a failure on a loaded CI machine is then diagnosable without reproducing it."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, RunningPlatform):
+                report.sections.append(("weir platform logs", value.logs()))
+    return report

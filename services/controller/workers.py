@@ -74,6 +74,12 @@ class WorkerRegistry:
         self._listeners.append(listener)
 
     async def register(self, address: str, pid: int, slots: int) -> WorkerHandle:
+        # Only one process can listen at an address: a live worker registered there before this one
+        # has died (weir up restarts a dead worker on its old port). Declaring it lost now starts
+        # the recovery of its jobs at once rather than after the heartbeat deadline.
+        for replaced in [w for w in self._workers.values() if w.address == address and not w.lost]:
+            log.warning("worker %s at %s was replaced by a new registration", replaced.id, address)
+            await self._declare_lost(replaced, reason="replaced by a new worker at its address")
         channel = insecure_channel(address)
         handle = WorkerHandle(
             id=new_id("wrk"),
@@ -123,11 +129,11 @@ class WorkerRegistry:
             deadline = now_ms() - self._lost_after_ms
             for handle in list(self._workers.values()):
                 if not handle.lost and handle.last_heartbeat < deadline:
-                    await self._declare_lost(handle)
+                    await self._declare_lost(handle, reason="missed heartbeats")
 
-    async def _declare_lost(self, handle: WorkerHandle) -> None:
+    async def _declare_lost(self, handle: WorkerHandle, reason: str) -> None:
         handle.lost = True
-        log.warning("worker %s at %s missed heartbeats; declared lost", handle.id, handle.address)
+        log.warning("worker %s at %s declared lost: %s", handle.id, handle.address, reason)
         for listener in self._listeners:
             listener(handle)
         handle.tasks.clear()

@@ -29,6 +29,9 @@ class WorkerConfig:
     slots: int = 4
     host: str = "127.0.0.1"
     port: int = 0
+    # The host the controller and other workers dial; defaults to `host`. Needed when `host` is a
+    # wildcard (0.0.0.0 in a container), which nobody can dial.
+    advertise_host: str = ""
     port_file: Path | None = None
 
 
@@ -47,7 +50,9 @@ async def run_worker(config: WorkerConfig) -> None:
         config.port,
         config.port_file,
     )
-    link = ControlPlaneLink(config.controller_address, f"{config.host}:{port}", slots)
+    link = ControlPlaneLink(
+        config.controller_address, f"{config.advertise_host or config.host}:{port}", slots
+    )
     stream = TelemetryStream(config.metrics_address, telemetry, lambda: link.worker_id)
     background = [
         asyncio.create_task(link.run(), name="control plane"),
