@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from services.paths import PathPolicy
 from services.worker.engine.envelope import Batch
 from services.worker.engine.frames import to_frame
-from services.worker.engine.operators.base import Output, SinkOperator
+from services.worker.engine.operators.base import STAGED_EPOCH_COLUMN, Output, SinkOperator
 from services.worker.engine.operators.file_options import check_known, checked_path, choice
 from services.worker.engine.row_schema import RowSchema
 from weir.v1 import dataflow_pb2
@@ -33,7 +33,9 @@ from weir.v1 import dataflow_pb2
 _OPTIONS = ("path", "format", "type")
 _EXTENSIONS = {"json": "json", "parquet": "parquet"}
 IN_PROGRESS_SUFFIX = ".inprogress"
-_STAGED_SCHEMA = pa.schema([pa.field("epoch", pa.int64(), False), pa.field("file", pa.string(), False)])
+_STAGED_SCHEMA = pa.schema(
+    [pa.field(STAGED_EPOCH_COLUMN, pa.int64(), False), pa.field("file", pa.string(), False)]
+)
 
 
 class _PartFile:
@@ -103,14 +105,14 @@ class FilesystemSink(SinkOperator):
     def snapshot(self, epoch: int) -> pa.Table | None:
         epochs = [e for e, names in sorted(self._staged.items()) for _ in names]
         names = [n for _, names in sorted(self._staged.items()) for n in names]
-        return pa.table({"epoch": epochs, "file": names}, schema=_STAGED_SCHEMA)
+        return pa.table({STAGED_EPOCH_COLUMN: epochs, "file": names}, schema=_STAGED_SCHEMA)
 
     def restore(self, tables: list[pa.Table]) -> None:
         # Staged files are named by subtask; whichever new subtask restores a row commits
         # it, and committing twice is harmless (see `_publish`), so every subtask takes all.
         for table in tables:
             for row in table.to_pylist():
-                self._staged.setdefault(row["epoch"], []).append(row["file"])
+                self._staged.setdefault(row[STAGED_EPOCH_COLUMN], []).append(row["file"])
 
     def commit(self, epoch: int) -> None:
         for staged_epoch in sorted(e for e in self._staged if e <= epoch):
