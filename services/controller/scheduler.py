@@ -1,21 +1,55 @@
-"""Placement: which worker runs which task.
+"""Placement: which worker runs which task, and how the placed tasks reach each other.
 
 A task is one chain of forward-connected operators at one subtask index (the planner's
 `chain_operators`). Tasks are spread over the live workers, most free slots first, so a
 job's subtasks land on different processes when it can, as Flink's slot sharing does.
+`schedule_run` then wires them (engine/wiring.py): each task learns its input tasks and
+where its outputs go, in-process or to another worker's ShuffleService.
 """
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import Sequence
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.controller.workers import WorkerHandle
 from services.planner import Chain
-from weir.v1 import worker_pb2
+from services.worker.engine.wiring import wire_tasks
+from weir.v1 import dataflow_pb2, worker_pb2
+
+# How long a worker may take to answer the health check before a placement.
+HEALTH_CHECK_TIMEOUT_S = 2.0
+WORKER_SERVICE = "weir.v1.WorkerService"
 
 
 class NotEnoughSlots(Exception):
     """The live workers do not have the free slots the job needs."""
+
+
+def free_slots(workers: Sequence[WorkerHandle]) -> int:
+    return sum(w.free_slots for w in workers)
+
+
+async def reachable_workers(
+    workers: Sequence[WorkerHandle], timeout_s: float = HEALTH_CHECK_TIMEOUT_S
+) -> list[WorkerHandle]:
+    """The workers whose WorkerService answers a health check now (all asked at once)."""
+
+    async def serving(worker: WorkerHandle) -> bool:
+        try:
+            response = await health_pb2_grpc.HealthStub(worker.channel).Check(
+                health_pb2.HealthCheckRequest(service=WORKER_SERVICE), timeout=timeout_s
+            )
+        except grpc.aio.AioRpcError:
+            return False
+        return response.status == health_pb2.HealthCheckResponse.SERVING
+
+    answers = await asyncio.gather(*(serving(w) for w in workers))
+    return [w for w, ok in zip(workers, answers, strict=True) if ok]
 
 
 def task_id(chain: Chain, subtask_index: int) -> str:
@@ -47,3 +81,18 @@ def place_tasks(
                 )
             )
     return placements
+
+
+def schedule_run(
+    dataflow: dataflow_pb2.Dataflow, chains: Sequence[Chain], workers: Sequence[WorkerHandle]
+) -> dict[str, list[worker_pb2.TaskSpec]]:
+    """The task specs of a new run of a job, placed and wired, by worker id. Every run gets
+    a fresh run id: exchange traffic of a previous run (in flight when a failed job is
+    rescheduled) is keyed by its own run id, so it never reaches the new run's tasks."""
+    placements = place_tasks(chains, workers)
+    addresses = {w.id: w.address for w in workers}
+    return wire_tasks(dataflow, placements, addresses, run_id=new_run_id())
+
+
+def new_run_id() -> str:
+    return f"run_{uuid.uuid4().hex}"

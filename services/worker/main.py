@@ -1,5 +1,6 @@
-"""The worker process: serves WorkerService, keeps registered with the controller, and
-streams telemetry to the metrics service."""
+"""The worker process: serves WorkerService and ShuffleService (the receiving end of its
+tasks' exchanges with tasks on other workers, behind the same cluster-secret check), keeps
+registered with the controller, and streams telemetry to the metrics service."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from services.serving import Servicer, start_server, wait_for_termination_signal
 from services.worker.control_plane_link import ControlPlaneLink
-from services.worker.engine import TelemetryBuffer
+from services.worker.engine import TelemetryBuffer, exchange_service
 from services.worker.service import WorkerServicer
 from services.worker.task_slots import TaskSlots
 from services.worker.telemetry_stream import TelemetryStream
@@ -44,7 +45,12 @@ async def run_worker(config: WorkerConfig) -> None:
                 worker_pb2_grpc.add_WorkerServiceServicer_to_server,
                 WorkerServicer(slots),
                 "weir.v1.WorkerService",
-            )
+            ),
+            Servicer(
+                exchange_service.add_to_server,
+                exchange_service.ShuffleServicer(slots.exchanges),
+                exchange_service.SERVICE_NAME,
+            ),
         ],
         config.host,
         config.port,

@@ -4,6 +4,11 @@ Engine tasks run in their own threads and call their listener from there; the li
 hands each event — lifecycle changes and checkpoint acknowledgements alike — to the
 worker's event loop, where one queue sends them to the controller in order: a task's
 acknowledgement of a checkpoint always arrives before its end.
+
+Tasks of one job on different workers exchange data through this worker's exchange
+registry (served to other workers by its ShuffleService). Cancelling a job here also
+closes its inboxes, so that senders of the dead run — local, or streams from other
+workers — are released at once instead of blocking on channels nobody reads.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Iterable
 from services.clock import now_ms
 from services.worker.engine import Task, TelemetryBuffer
 from services.worker.engine.checkpointing import SubtaskState
+from services.worker.engine.exchange_channel import PROCESS_EXCHANGES, ExchangeRegistry
 from weir.v1 import control_plane_pb2, dataflow_pb2, worker_pb2
 
 log = logging.getLogger(__name__)
@@ -60,10 +66,17 @@ class _Listener:
 
 
 class TaskSlots:
-    def __init__(self, slots: int, telemetry: TelemetryBuffer, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        slots: int,
+        telemetry: TelemetryBuffer,
+        loop: asyncio.AbstractEventLoop,
+        exchanges: ExchangeRegistry = PROCESS_EXCHANGES,
+    ) -> None:
         self.slots = slots
         self._telemetry = telemetry
         self._loop = loop
+        self.exchanges = exchanges
         self._tasks: dict[tuple[str, str], Task] = {}
         self._stopping: set[tuple[str, str]] = set()
         self.events: asyncio.Queue[TaskReport] = asyncio.Queue()
@@ -85,8 +98,9 @@ class TaskSlots:
         restore_location: str = "",
     ) -> None:
         specs = list(specs)
-        # A restarted assignment of the same job replaces what ran here before.
-        self.cancel_job(job_id)
+        # A restarted assignment of the same job replaces what ran here before (frames of
+        # the new run may already have arrived from faster workers: their inboxes stay).
+        self.cancel_job(job_id, keep_run=specs[0].run_id if specs else None)
         if len(specs) > self.free:
             raise SlotsExhausted(f"asked for {len(specs)} tasks, {self.free} slots free")
         listener = _Listener(self, job_id)
@@ -99,15 +113,21 @@ class TaskSlots:
                 listener,
                 checkpoint_url=checkpoint_url,
                 restore_location=restore_location,
+                exchanges=self.exchanges,
             )
             self._tasks[(job_id, spec.task_id)] = task
             task.start()
 
     def stop_job(self, job_id: str, graceful: bool) -> None:
+        """Graceful: the tasks drain (through their exchanges). Otherwise they are cancelled
+        and the job's exchanges here closed; the controller starts a new run of the job only
+        after every worker acknowledged this, so no inbox of a newer run exists yet."""
         for (job, task_id), task in list(self._tasks.items()):
             if job == job_id:
                 self._stopping.add((job, task_id))
                 task.stop(graceful)
+        if not graceful:
+            self.exchanges.release_job(job_id)
 
     def trigger_checkpoint(self, job_id: str, epoch: int) -> None:
         """Start checkpoint `epoch` in every task of the job here (tasks without a source
@@ -121,12 +141,14 @@ class TaskSlots:
             if job == job_id:
                 task.commit_checkpoint(epoch)
 
-    def cancel_job(self, job_id: str) -> None:
-        """Cancel a job's tasks and forget them at once (no events: nobody waits for them)."""
+    def cancel_job(self, job_id: str, keep_run: str | None = None) -> None:
+        """Cancel a job's tasks and forget them at once (no events: nobody waits for them),
+        and close its exchanges here but those of run `keep_run`."""
         for key, task in list(self._tasks.items()):
             if key[0] == job_id:
                 task.stop(graceful=False)
                 del self._tasks[key]
+        self.exchanges.release_job(job_id, keep_run=keep_run)
 
     def cancel_all(self) -> None:
         for job_id in {job for job, _ in self._tasks}:

@@ -19,10 +19,11 @@ from services.planner import chain_operators, plan_query
 from services.serving import Servicer, start_server
 from services.worker.engine import Task, TelemetryBuffer
 from services.worker.engine.envelope import Barrier, Batch, EndOfStream, EndReason, Watermark
-from services.worker.engine.exchange_channel import Channel, ExchangeRegistry, Inbox
+from services.worker.engine.exchange_channel import Channel, ExchangeRegistry, Inbox, InboxKey
 from services.worker.engine.exchange_gate import InputGate
 from services.worker.engine.exchange_service import SERVICE_NAME, ShuffleServicer, add_to_server
 from services.worker.engine.exchange_writers import (
+    DELIVERY_TIMEOUT_S,
     ExchangeError,
     LocalChannelWriter,
     RemoteChannelWriter,
@@ -341,6 +342,64 @@ def test_a_receiver_that_does_not_read_backpressures_a_remote_sender(
         sender.join(10)
         channel.close()
     assert not sender.is_alive() and len(outcome) == 1
+
+
+def test_frames_of_a_cancelled_run_are_refused_and_leave_no_inbox(
+    two_workers: tuple[_Worker, _Worker],
+) -> None:
+    """A run cancelled on the receiving worker (`release_job`, as TaskSlots does) retires its
+    inboxes: frames still in flight from another worker are refused, not queued into a new
+    inbox nobody would read, while the inboxes of the run starting now stay open."""
+    receiver = two_workers[1]
+    old, new = InboxKey("job_late", "run_old", "down"), InboxKey("job_late", "run_new", "down")
+    receiver.exchanges.inbox(old)
+    new_channel = receiver.exchanges.inbox(new).channel("up")
+    receiver.exchanges.release_job("job_late", keep_run="run_new")
+    assert receiver.exchanges.open_inbox_count("job_late") == 1
+    assert new_channel.offer(_batch(1)) and not new_channel.closed
+
+    channel = open_grpc_channel(receiver.address)
+    header = shuffle_pb2.ShuffleHeader(
+        job_id=old.job_id, run_id=old.run_id, target_task_id=old.task_id, source_task_id="up"
+    )
+    writer = RemoteChannelWriter(channel, header, StopSignal(), _task_metrics())
+    try:
+        with pytest.raises(ExchangeError, match="no longer receives"):
+            writer.send(_batch(2))
+            writer.close(delivered=True)
+    finally:
+        channel.close()
+    assert receiver.exchanges.open_inbox_count("job_late") == 1
+    receiver.exchanges.release_job("job_late")
+    assert receiver.exchanges.open_inbox_count("job_late") == 0
+
+
+def test_a_cancelled_sender_does_not_wait_for_a_receiver_that_never_reads(
+    two_workers: tuple[_Worker, _Worker],
+) -> None:
+    """Its task is cancelled (its job is being recovered): closing the stream gives up at once
+    instead of holding the task, and its slot, for the delivery timeout."""
+    receiver = two_workers[1]
+    channel = open_grpc_channel(receiver.address)
+    header = shuffle_pb2.ShuffleHeader(
+        job_id="job_stuck", run_id="r", target_task_id="down", source_task_id="up"
+    )
+    stop = StopSignal()
+    writer = RemoteChannelWriter(channel, header, stop, _task_metrics())
+    for value in range(6):  # more than the receiving channel holds (4): the stream stalls
+        writer.send(_batch(value))
+    closed = threading.Event()
+    closer = threading.Thread(target=lambda: (writer.close(delivered=True), closed.set()))
+    try:
+        closer.start()
+        assert not closed.wait(0.2)  # waiting for a delivery that cannot happen
+        stop.request(graceful=False)
+        closer.join(DELIVERY_TIMEOUT_S / 3)
+        assert closed.is_set()
+    finally:
+        receiver.exchanges.release_job("job_stuck")
+        closer.join(10)
+        channel.close()
 
 
 def test_wiring_fills_inputs_and_outputs() -> None:

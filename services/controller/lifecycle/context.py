@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 WORKER_RPC_TIMEOUT_S = 10.0
 
 
+class WorkerGone(RuntimeError):
+    """A worker a task was placed on was declared lost before the task could start there."""
+
+
 @dataclass
 class JobContext:
     job: JobRecord
@@ -65,7 +69,7 @@ class JobContext:
         for worker_id, specs in self.placements.items():
             handle = self.workers.get(worker_id)
             if handle is None or handle.lost:
-                raise RuntimeError(f"worker {worker_id} is gone")
+                raise WorkerGone(f"worker {worker_id} is gone")
             for spec in specs:
                 handle.tasks[spec.task_id] = self.job.id
                 self.task_states[spec.task_id] = "starting"

@@ -13,7 +13,10 @@ task waits on all inputs at once without a thread per channel.
 
 Channels are created on first use by either side (tasks start in any order, and remote
 frames can arrive before the receiving task exists) and keyed by job, run and task, so
-that a rescheduled job never reads a channel of its previous run.
+that a rescheduled job never reads a channel of its previous run. An inbox released (its
+task ended, or its job was cancelled here) is retired: frames of the dead run still in
+flight from other workers then find a closed inbox instead of creating a new one that
+nobody would ever read or release.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from dataclasses import dataclass
 from services.worker.engine.envelope import Message
 
 DEFAULT_CAPACITY = 8
+# Retired inbox keys remembered; run ids are never reused, so this only has to outlast the
+# frames in flight when a run dies (a few per task), and it bounds the memory it takes.
+RETIRED_KEYS = 4096
 # How often a blocked sender re-checks whether it should give up (its task was cancelled).
 _ABANDON_CHECK_S = 0.05
 
@@ -72,6 +78,10 @@ class Channel:
             message = self._messages.popleft()
             self._room.notify()
         return message
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def close(self) -> None:
         """The receiver is gone: drop what is queued and release blocked senders."""
@@ -125,31 +135,51 @@ class ExchangeRegistry:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._capacity = capacity
         self._inboxes: dict[InboxKey, Inbox] = {}
+        self._retired: collections.OrderedDict[InboxKey, None] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def inbox(self, key: InboxKey) -> Inbox:
-        """The inbox of a task, created on first use."""
+        """The inbox of a task, created on first use; a closed one (kept nowhere) if the
+        key was retired."""
         with self._lock:
             inbox = self._inboxes.get(key)
             if inbox is None:
-                inbox = self._inboxes[key] = Inbox(self._capacity)
+                inbox = Inbox(self._capacity)
+                if key in self._retired:
+                    inbox.close()
+                else:
+                    self._inboxes[key] = inbox
             return inbox
 
     def release(self, key: InboxKey, inbox: Inbox) -> None:
-        """The task that read `inbox` ended: close it and forget it (unless already
-        replaced)."""
+        """The task that read `inbox` ended: close it, forget it and retire its key."""
         inbox.close()
         with self._lock:
             if self._inboxes.get(key) is inbox:
                 del self._inboxes[key]
+            self._retire(key)
 
-    def release_job(self, job_id: str) -> None:
-        """Close every inbox of a job (it was cancelled here), waking blocked senders."""
+    def release_job(self, job_id: str, keep_run: str | None = None) -> None:
+        """Close and retire every inbox of a job (it was cancelled here), waking blocked
+        senders; those of run `keep_run` (the run starting here now) stay."""
         with self._lock:
-            keys = [key for key in self._inboxes if key.job_id == job_id]
+            keys = [key for key in self._inboxes if key.job_id == job_id and key.run_id != keep_run]
             inboxes = [self._inboxes.pop(key) for key in keys]
+            for key in keys:
+                self._retire(key)
         for inbox in inboxes:
             inbox.close()
+
+    def open_inbox_count(self, job_id: str) -> int:
+        """How many inboxes of a job are open here (what a cancelled job must leave: none)."""
+        with self._lock:
+            return sum(1 for key in self._inboxes if key.job_id == job_id)
+
+    def _retire(self, key: InboxKey) -> None:
+        self._retired[key] = None
+        self._retired.move_to_end(key)
+        while len(self._retired) > RETIRED_KEYS:
+            self._retired.popitem(last=False)
 
 
 # The registry of this worker process: what tasks and the ShuffleService use unless given

@@ -2,9 +2,14 @@
 
 Served by every worker next to WorkerService (`add_to_server` below). Each Send stream
 feeds one channel of this worker's `ExchangeRegistry`. A frame is put only when the
-channel has room; while it is full the handler awaits room off the event loop, stops
-reading the stream, and HTTP/2 flow control makes the sender block: backpressure across
-processes without a credit protocol of our own.
+channel has room; while it is full the handler stops reading the stream, and HTTP/2 flow
+control makes the sender block: backpressure across processes without a credit protocol
+of our own.
+
+The handler waits for room on the event loop (re-offering with a short, growing delay)
+rather than in a thread: a channel can stay full for long — its task aligns a barrier and
+does not read it until its other inputs deliver theirs — and streams parked in threads
+would use up the loop's executor, starving exactly the streams that would unblock them.
 """
 
 from __future__ import annotations
@@ -14,11 +19,16 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from services.worker.engine.exchange_channel import PROCESS_EXCHANGES, ExchangeRegistry, InboxKey
+from services.worker.engine.envelope import Message
+from services.worker.engine.exchange_channel import PROCESS_EXCHANGES, Channel, ExchangeRegistry, InboxKey
 from services.worker.engine.exchange_frames import decode
 from weir.v1 import shuffle_pb2, shuffle_pb2_grpc
 
 SERVICE_NAME = "weir.v1.ShuffleService"
+# Delays between offers to a full channel: short at first, since a receiver usually takes a
+# message within a batch's processing time, and bounded so a stalled one costs little.
+_FIRST_RETRY_S = 0.001
+_MAX_RETRY_S = 0.02
 
 
 class ShuffleServicer(shuffle_pb2_grpc.ShuffleServiceServicer):
@@ -37,10 +47,25 @@ class ShuffleServicer(shuffle_pb2_grpc.ShuffleServiceServicer):
         key = InboxKey(header.job_id, header.run_id, header.target_task_id)
         channel = self._exchanges.inbox(key).channel(header.source_task_id)
         async for frame in frames:
-            message = decode(frame)
-            if not channel.offer(message) and not await asyncio.to_thread(channel.put, message):
-                break  # the receiving task is gone; the sender will be cancelled too
+            if not await _put(channel, decode(frame)):
+                # The receiving task is gone (its run was cancelled here, or it failed): the
+                # sender learns it rather than taking its dropped frames for delivered.
+                await context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"task {header.target_task_id} of run {header.run_id} no longer receives",
+                )
         return shuffle_pb2.SendResponse()
+
+
+async def _put(channel: Channel, message: Message) -> bool:
+    """Put `message` once the channel has room; False if the channel closed."""
+    delay = _FIRST_RETRY_S
+    while not channel.offer(message):
+        if channel.closed:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(2 * delay, _MAX_RETRY_S)
+    return True
 
 
 def add_to_server(servicer: ShuffleServicer, server: grpc.aio.Server) -> None:

@@ -13,6 +13,7 @@ bounded queue between the task and that iterator is the send buffer.
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -123,10 +124,25 @@ class RemoteChannelWriter:
             self._call.cancel()
             return
         self._put(None)
-        try:
-            self._call.result(timeout=DELIVERY_TIMEOUT_S)
-        except grpc.RpcError as error:
-            raise ExchangeError(f"the channel to {self._where} failed: {error}") from error
+        # Waits in steps, so that cancelling the task (its job is being recovered, say
+        # because the receiving worker died) does not leave it holding its slot meanwhile.
+        deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+        while True:
+            try:
+                self._call.result(timeout=_CHECK_S)
+                return
+            except grpc.FutureTimeoutError:
+                pass
+            except grpc.RpcError as error:
+                raise ExchangeError(f"the channel to {self._where} failed: {error}") from error
+            if self._stop.immediate:
+                self._call.cancel()
+                return
+            if time.monotonic() >= deadline:
+                self._call.cancel()
+                raise ExchangeError(
+                    f"the channel to {self._where} did not confirm delivery within {DELIVERY_TIMEOUT_S:.0f} s"
+                )
 
 
 def open_grpc_channel(address: str) -> grpc.Channel:

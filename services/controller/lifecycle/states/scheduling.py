@@ -1,6 +1,7 @@
-"""Scheduling: wait for enough free slots, place the tasks, start them restoring the job's
-latest restore point (see checkpointing/restore_points.py), and wait until every task reports
-running. Never stuck: past its deadlines the job fails and says why."""
+"""Scheduling: wait for enough free slots, place and wire the tasks (a new run, with its own
+run id for the exchanges between them), start them restoring the job's latest restore point
+(see checkpointing/restore_points.py), and wait until every task reports running. Never
+stuck: past its deadlines the job fails and says why."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import logging
 import grpc
 
 from services.controller.checkpointing.restore_points import latest_restore_point
-from services.controller.lifecycle.context import JobContext, monotonic_deadline, remaining
+from services.controller.lifecycle.context import JobContext, WorkerGone, monotonic_deadline, remaining
 from services.controller.lifecycle.events import (
     StopRequested,
     TaskFailed,
@@ -20,14 +21,23 @@ from services.controller.lifecycle.events import (
     WorkerLost,
 )
 from services.controller.lifecycle.transitions import Transition
-from services.controller.scheduler import NotEnoughSlots, place_tasks
+from services.controller.scheduler import NotEnoughSlots, free_slots, reachable_workers, schedule_run
+from services.controller.workers import WorkerHandle
 from services.planner import chain_operators
+from services.worker.engine.wiring import WiringError
 from weir.v1 import worker_pb2
 
 log = logging.getLogger(__name__)
 
 SLOTS_DEADLINE_S = 60.0
 STARTUP_DEADLINE_S = 60.0
+# Refusals that pass: a worker died, or is still freeing the slots of tasks it was told to
+# cancel (after a controller restart every worker cancels its tasks as it registers again).
+_TRANSIENT_REFUSALS = (
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+)
 
 
 async def handle(ctx: JobContext) -> Transition:
@@ -35,18 +45,22 @@ async def handle(ctx: JobContext) -> Transition:
     needed = sum(c.parallelism for c in chains)
 
     slots_deadline = monotonic_deadline(SLOTS_DEADLINE_S)
-    async with ctx.workers.changed:
-        while ctx.workers.total_free_slots() < needed:
-            if ctx.stop_request is not None or not ctx.events.empty():
-                break
-            if remaining(slots_deadline) == 0:
-                return Transition(
-                    "Failed",
-                    failure_message=f"no slots: the job needs {needed} task slots, the live workers have "
-                    f"{ctx.workers.total_free_slots()} free after {SLOTS_DEADLINE_S:.0f} s",
-                )
+    usable = await _usable_workers(ctx, needed)
+    while free_slots(usable) < needed:
+        if ctx.stop_request is not None or not ctx.events.empty():
+            break
+        if remaining(slots_deadline) == 0:
+            unreachable = len(ctx.workers.live()) - len(usable)
+            return Transition(
+                "Failed",
+                failure_message=f"no slots: the job needs {needed} task slots, the live workers have "
+                f"{free_slots(usable)} free after {SLOTS_DEADLINE_S:.0f} s"
+                + (f" ({unreachable} more did not answer)" if unreachable else ""),
+            )
+        async with ctx.workers.changed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ctx.workers.changed.wait(), min(1.0, remaining(slots_deadline)))
+        usable = await _usable_workers(ctx, needed)
     while (event := await ctx.next_event(0)) is not None:
         if isinstance(event, StopRequested):
             return Transition("Stopping")
@@ -60,12 +74,21 @@ async def handle(ctx: JobContext) -> Transition:
             "job %s restores checkpoint %s from %s", ctx.job.id, restore_point.id, restore_point.location
         )
     try:
-        ctx.placements = place_tasks(chains, ctx.workers.live())
+        ctx.placements = schedule_run(ctx.dataflow, chains, usable)
         await ctx.start_tasks()
-    except (NotEnoughSlots, RuntimeError, grpc.aio.AioRpcError) as error:
+    except (WorkerGone, grpc.aio.AioRpcError) as error:
         await ctx.stop_tasks(worker_pb2.StopTasksRequest.MODE_IMMEDIATE)
         message = error.details() if isinstance(error, grpc.aio.AioRpcError) else str(error)
+        if isinstance(error, WorkerGone) or error.code() in _TRANSIENT_REFUSALS:
+            # Not the job's fault (a worker died after it answered the health check in
+            # _usable_workers, or its slots were not free yet): recovery retries with backoff,
+            # within the restart budget.
+            ctx.recovery_cause = f"could not start the job's tasks: {message}"
+            return Transition("Recovering", tasks=needed)
         return Transition("Failed", failure_message=f"could not start the job's tasks: {message}")
+    except (NotEnoughSlots, WiringError) as error:
+        await ctx.stop_tasks(worker_pb2.StopTasksRequest.MODE_IMMEDIATE)
+        return Transition("Failed", failure_message=f"could not start the job's tasks: {error}")
 
     startup_deadline = monotonic_deadline(STARTUP_DEADLINE_S)
     while not ctx.all_tasks_in("running", "finished"):
@@ -89,3 +112,16 @@ async def handle(ctx: JobContext) -> Transition:
     if ctx.all_tasks_in("finished"):
         return Transition("Finished", tasks=needed)
     return Transition("Running", tasks=needed)
+
+
+async def _usable_workers(ctx: JobContext, needed: int) -> list[WorkerHandle]:
+    """The live workers that answer, when they could have enough free slots together.
+
+    A worker that died moments ago is still live until its heartbeats are overdue, but the
+    tasks of a job with exchanges fail at once when their peer dies, so a recovering job
+    reaches Scheduling first; placing tasks on the dead worker would fail the start and cost
+    a restart. Asking first (a health check, refused at once by a dead process) avoids it."""
+    live = ctx.workers.live()
+    if free_slots(live) < needed:
+        return live
+    return await reachable_workers(live)
