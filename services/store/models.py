@@ -2,8 +2,7 @@
 
 These classes are the schema's source of truth for Alembic (`target_metadata`); the schema
 itself is created only by the migration scripts in `migrations/versions/`, and a test checks
-that the two agree. Adding a table (checkpoints, logs, errors) means: a model here plus a new
-migration script.
+that the two agree. Adding a table means: a model here plus a new migration script.
 
 Timestamps are DOUBLE PRECISION milliseconds since the Unix epoch: the same float the API
 carries (a proto `double`), exact for integral values up to 2^53, with no conversions.
@@ -11,7 +10,20 @@ carries (a proto `double`), exact for integral values up to 2^53, with no conver
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Double, ForeignKey, LargeBinary, MetaData, String, Text, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Double,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.store.records import (
@@ -183,3 +195,40 @@ class CheckpointSubtaskStateRow(Base):
     operator_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     subtask_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+
+
+class JobLogRow(Base):
+    """One log entry of a job, from the controller (no operator, no task) or a worker."""
+
+    __tablename__ = "job_logs"
+    __table_args__ = (
+        # Newest-first pages of one job, and finding the oldest entry retention keeps.
+        Index("ix_job_logs_job_id_timestamp_id", "job_id", "timestamp", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ID, ForeignKey("jobs.id", ondelete="CASCADE"))
+    # Indexed for the age sweep over every job.
+    timestamp: Mapped[float] = mapped_column(Double, index=True)
+    level: Mapped[str] = mapped_column(String(8))
+    operator_id: Mapped[str] = mapped_column(String(128))
+    task_index: Mapped[int | None]
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class JobErrorRow(Base):
+    """One error or warning of a job, with the text of the record that caused it."""
+
+    __tablename__ = "job_errors"
+    __table_args__ = (Index("ix_job_errors_job_id_timestamp_id", "job_id", "timestamp", "id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ID, ForeignKey("jobs.id", ondelete="CASCADE"))
+    timestamp: Mapped[float] = mapped_column(Double, index=True)
+    level: Mapped[str] = mapped_column(String(8))
+    operator_id: Mapped[str] = mapped_column(String(128))
+    task_index: Mapped[int | None]
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(Text)

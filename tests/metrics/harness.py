@@ -1,21 +1,30 @@
 """A real metrics server for tests: the grpc.aio server on its own event loop in a background
 thread, reached through ordinary synchronous gRPC channels, plus builders of real reports and
-plans. Time that matters (throughput windows, gauge staleness) runs on a `ManualClock`."""
+plans. Time that matters (throughput windows, gauge staleness) runs on a `ManualClock`.
+
+Its jobs live in a real (SQLite) store, as the controller would have created them: the store
+is both the job catalog and where logs and errors are kept."""
 
 from __future__ import annotations
 
 import asyncio
 import queue
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
 
-from services.metrics.catalog import DataflowCatalog
+from services.metrics.aggregates import TelemetryStore
+from services.metrics.ingest import ReportIngest
+from services.metrics.job_log_writer import JobLogWriter
 from services.metrics.limits import TelemetryLimits
 from services.metrics.service import metrics_servicers
+from services.metrics.store_catalog import StoreJobCatalog
 from services.serving import start_server
+from services.store import JobLogStore, LogRetention, PipelineRecord, Store
 from weir.v1 import (
     dataflow_pb2,
     logs_pb2,
@@ -109,6 +118,52 @@ def log_record(
     return telemetry_pb2.JobLogRecord(job_id=JOB, entry=entry)
 
 
+class JobDatabase:
+    """A migrated SQLite store in `directory` holding the given jobs (each with a pipeline of its
+    own), as the controller would have created them: the catalog and the job log store over it."""
+
+    def __init__(
+        self,
+        directory: Path,
+        dataflows: dict[str, dataflow_pb2.Dataflow],
+        retention: LogRetention | None = None,
+    ) -> None:
+        self.store_url = f"sqlite:///{directory / 'weir.db'}"
+        self.store = Store(self.store_url)
+        self.store.migrate()
+        for n, (job_id, dataflow) in enumerate(dataflows.items(), start=1):
+            pipeline = PipelineRecord(
+                id=f"pipe_{n:026d}",
+                name=f"pipeline {n}",
+                query="SELECT 1",
+                parallelism=1,
+                checkpoint_interval_ms=10_000,
+                created_at=1_704_067_200_000.0,
+                dataflow=dataflow.SerializeToString(),
+            )
+            self.store.create_pipeline(pipeline)
+            self.store.create_job(pipeline.id, job_id, 1, 1_704_067_200_000.0, dataflow=pipeline.dataflow)
+        self.catalog = StoreJobCatalog(self.store)
+        # The tests' timestamps are small numbers, long past any age bound.
+        self.job_logs = JobLogStore(self.store, retention or LogRetention(max_age_ms=None))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class SyncIngest:
+    """A `ReportIngest` over `telemetry` and a `JobDatabase`, applied from synchronous tests."""
+
+    def __init__(self, telemetry: TelemetryStore, database: JobDatabase) -> None:
+        self.ingest = ReportIngest(telemetry, JobLogWriter(database.job_logs))
+
+    def apply(self, request: telemetry_pb2.ReportRequest) -> int:
+        return asyncio.run(self.ingest.apply(request))
+
+    def last_applied(self, worker_id: str) -> int:
+        return self.ingest.last_applied(worker_id)
+
+
 class ReportStream:
     """One `Report` bidi stream; `send` returns the acknowledgement of that report, so once it
     returns the report has been applied (no waiting by time)."""
@@ -152,9 +207,16 @@ class MetricsServer:
         dataflows: dict[str, dataflow_pb2.Dataflow],
         clock: ManualClock,
         limits: TelemetryLimits | None = None,
+        retention: LogRetention | None = None,
+        database: JobDatabase | None = None,
     ) -> None:
+        """Over `database` if given (the caller closes it), else over a new one of `dataflows`."""
         self.clock = clock
-        self.catalog = DataflowCatalog(dataflows)
+        self._directory: tempfile.TemporaryDirectory[str] | None = None
+        if database is None:
+            self._directory = tempfile.TemporaryDirectory(prefix="weir-metrics-")
+            database = JobDatabase(Path(self._directory.name), dataflows, retention)
+        self.database = database
         self._limits = limits
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="metrics-server", daemon=True)
@@ -163,7 +225,9 @@ class MetricsServer:
         self.channel: grpc.Channel | None = None
 
     async def _start(self) -> tuple[grpc.aio.Server, int]:
-        servicers = metrics_servicers(self.catalog, limits=self._limits, clock=self.clock)
+        servicers = metrics_servicers(
+            self.database.catalog, self.database.job_logs, limits=self._limits, clock=self.clock
+        )
         return await start_server(servicers, "127.0.0.1", 0)
 
     def start(self) -> MetricsServer:
@@ -181,6 +245,9 @@ class MetricsServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(RPC_TIMEOUT_S)
         self._loop.close()
+        if self._directory is not None:
+            self.database.close()
+            self._directory.cleanup()
 
     def _channel(self) -> grpc.Channel:
         assert self.channel is not None, "server not started"

@@ -5,11 +5,23 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from services.ids import is_valid_id
-from services.metrics.limits import TelemetryLimits
-from weir.v1 import logs_pb2
+from services.ids import is_valid_id, new_id
+from services.store import JobLogStore, LogRetention, Store
+from weir.v1 import logs_pb2, metrics_pb2
 
-from .harness import JOB, ManualClock, MetricsServer, error_record, log_record, plan, report
+from .harness import (
+    JOB,
+    SOURCE,
+    UNKNOWN_JOB,
+    JobDatabase,
+    ManualClock,
+    MetricsServer,
+    error_record,
+    log_record,
+    plan,
+    report,
+    subtask,
+)
 
 ERROR = logs_pb2.JobError.error
 WARNING = logs_pb2.JobError.warning
@@ -70,8 +82,10 @@ def test_default_limit_is_twenty(server: MetricsServer) -> None:
     assert page.has_more
 
 
-def test_error_ring_is_bounded(clock: ManualClock) -> None:
-    running = MetricsServer({JOB: plan()}, clock, TelemetryLimits(errors_per_job=3)).start()
+def test_errors_are_bounded_by_retention(clock: ManualClock) -> None:
+    running = MetricsServer(
+        {JOB: plan()}, clock, retention=LogRetention(max_entries=3, max_age_ms=None)
+    ).start()
     try:
         running.send(
             report(
@@ -136,3 +150,83 @@ def test_until_before_since_is_invalid(server: MetricsServer) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         _logs(server, since=2000, until=1000)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_logs_and_errors_outlive_the_server(clock: ManualClock, database: JobDatabase) -> None:
+    first = MetricsServer({}, clock, database=database).start()
+    try:
+        first.send(
+            report(
+                "wrk_a",
+                1,
+                errors=[error_record(1000.0, ERROR, "source_1", "e1")],
+                logs=[log_record(2000.0, INFO, "source_1", 0, "connected")],
+            )
+        )
+    finally:
+        first.stop()
+    second = MetricsServer({}, clock, database=database).start()
+    try:
+        assert [e.message for e in _errors(second).data] == ["e1"]
+        [entry] = _logs(second).data
+        assert (entry.message, entry.task_index, dict(entry.details)) == (
+            "connected",
+            0,
+            {"broker": "localhost:9092"},
+        )
+    finally:
+        second.stop()
+
+
+def test_a_resent_report_stores_its_entries_once(server: MetricsServer) -> None:
+    sent = report("wrk_a", 1, errors=[error_record(1000.0, ERROR, "source_1", "e1")])
+    sent.errors[0].error.id = new_id("err")
+    # Acknowledged on one stream, resent on another (as after a reconnect): stored once.
+    assert server.send(sent) == [1]
+    assert server.send(sent) == [1]
+    assert [e.message for e in _errors(server).data] == ["e1"]
+
+
+def test_entries_of_unknown_jobs_are_dropped_and_the_rest_kept(server: MetricsServer) -> None:
+    server.send(
+        report(
+            "wrk_a",
+            1,
+            errors=[
+                error_record(1000.0, ERROR, "source_1", "of an unknown job", job_id=UNKNOWN_JOB),
+                error_record(2000.0, ERROR, "source_1", "kept"),
+            ],
+        )
+    )
+    assert [e.message for e in _errors(server).data] == ["kept"]
+
+
+def test_a_report_whose_logs_cannot_be_stored_is_not_acknowledged(
+    clock: ManualClock, database: JobDatabase
+) -> None:
+    # A read-only store refuses every write: a real store failure, without a fake.
+    read_only = Store(database.store_url, read_only=True)
+    database.job_logs = JobLogStore(read_only, LogRetention(max_age_ms=None))
+    running = MetricsServer({}, clock, database=database).start()
+    try:
+        stream = running.stream()
+        with pytest.raises(grpc.RpcError) as raised:
+            stream.send(
+                report(
+                    "wrk_a",
+                    1,
+                    subtasks=[subtask("source_1", 0, SOURCE, records_out=5)],
+                    logs=[log_record(1000.0, INFO, "source_1", 0, "connected")],
+                )
+            )
+        stream.abandon()
+        assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+        # Nothing of it was applied, so its resend will be.
+        metrics = running.metrics.GetJobMetrics(metrics_pb2.GetJobMetricsRequest(job_id=JOB))
+        assert metrics.records_in == 0
+        assert running.send(report("wrk_a", 1, subtasks=[subtask("source_1", 0, SOURCE, records_out=5)])) == [
+            1
+        ]
+    finally:
+        running.stop()
+        read_only.close()

@@ -7,12 +7,22 @@ import pytest
 
 from services.metrics.aggregates import TelemetryStore
 from services.metrics.histogram import InvalidHistogram, LatencyHistogram, check_histogram
-from services.metrics.ingest import ReportIngest
 from services.metrics.limits import TelemetryLimits
 from services.metrics.preview import PreviewBuffer
 from services.metrics.rate import WindowedRate
 
-from .harness import JOB, OTHER_JOB, SOURCE, UNKNOWN_JOB, ManualClock, report, subtask
+from .harness import (
+    JOB,
+    OTHER_JOB,
+    SOURCE,
+    UNKNOWN_JOB,
+    JobDatabase,
+    ManualClock,
+    SyncIngest,
+    error_record,
+    report,
+    subtask,
+)
 
 
 def test_percentiles_interpolate_within_a_bucket() -> None:
@@ -89,9 +99,9 @@ def test_preview_ring() -> None:
     assert [row.timestamp for row in buffer.page(1, 1)] == [2.0]
 
 
-def test_jobs_are_bounded_least_recently_reported_first() -> None:
+def test_jobs_are_bounded_least_recently_reported_first(database: JobDatabase) -> None:
     store = TelemetryStore(TelemetryLimits(jobs=2), ManualClock())
-    ingest = ReportIngest(store)
+    ingest = SyncIngest(store, database)
     for seq, job in enumerate([JOB, OTHER_JOB, JOB, UNKNOWN_JOB], start=1):
         ingest.apply(
             report("wrk_a", seq, subtasks=[subtask("source_1", 0, SOURCE, job_id=job, records_out=1)])
@@ -101,9 +111,9 @@ def test_jobs_are_bounded_least_recently_reported_first() -> None:
     assert store.job(UNKNOWN_JOB) is not None
 
 
-def test_subtasks_per_job_are_bounded() -> None:
+def test_subtasks_per_job_are_bounded(database: JobDatabase) -> None:
     store = TelemetryStore(TelemetryLimits(subtasks_per_job=2), ManualClock())
-    ingest = ReportIngest(store)
+    ingest = SyncIngest(store, database)
     ingest.apply(
         report("wrk_a", 1, subtasks=[subtask("source_1", i, SOURCE, records_out=1) for i in range(4)])
     )
@@ -113,21 +123,19 @@ def test_subtasks_per_job_are_bounded() -> None:
     assert job.totals.records_in == 2
 
 
-def test_workers_remembered_are_bounded() -> None:
+def test_workers_remembered_are_bounded(database: JobDatabase) -> None:
     store = TelemetryStore(TelemetryLimits(workers=2), ManualClock())
-    ingest = ReportIngest(store)
+    ingest = SyncIngest(store, database)
     for worker in ("wrk_a", "wrk_b", "wrk_c"):
         assert ingest.apply(report(worker, 7)) == 7
     assert ingest.last_applied("wrk_a") == 0
     assert ingest.last_applied("wrk_c") == 7
 
 
-def test_error_text_is_truncated() -> None:
-    from .harness import error_record
-
+def test_error_text_is_truncated(database: JobDatabase) -> None:
     store = TelemetryStore(TelemetryLimits(record_text_chars=8), ManualClock())
-    ReportIngest(store).apply(report("wrk_a", 1, errors=[error_record(1.0, 1, "source_1", "a long message")]))
-    job = store.job(JOB)
-    assert job is not None
-    [error] = job.errors.newest(lambda _: True, 10)[0]
-    assert (error.message, error.record) == ("a long m", '{"bad js')
+    SyncIngest(store, database).apply(
+        report("wrk_a", 1, errors=[error_record(1.0, 1, "source_1", "a long message")])
+    )
+    [error] = database.job_logs.list_errors(JOB)[0]
+    assert (error.message, error.details, error.record) == ("a long m", "details ", '{"bad js')

@@ -12,13 +12,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from services.metrics.aggregates import TelemetryStore
-from services.metrics.catalog import DataflowCatalog
-from services.metrics.ingest import ReportIngest
 from services.metrics.otel_bridge import meter_provider
 from services.metrics.server import MetricsConfig, run_metrics
 from weir.v1 import metrics_pb2, metrics_pb2_grpc
 
-from .harness import JOB, SINK, SOURCE, UNKNOWN_JOB, ManualClock, plan, report, subtask
+from .harness import JOB, SINK, SOURCE, UNKNOWN_JOB, JobDatabase, ManualClock, SyncIngest, report, subtask
 
 DEADLINE_S = 30.0
 
@@ -31,10 +29,14 @@ async def _wait_for_file(path: Path) -> str:
     return await asyncio.to_thread(path.read_text)
 
 
-def test_run_metrics_serves_until_cancelled(tmp_path: Path) -> None:
+def test_run_metrics_serves_until_cancelled(tmp_path: Path, database: JobDatabase) -> None:
     port_file = tmp_path / "run" / "metrics.port"
     config = MetricsConfig(
-        host="127.0.0.1", port=0, port_file=port_file, catalog=DataflowCatalog({JOB: plan()})
+        host="127.0.0.1",
+        port=0,
+        port_file=port_file,
+        catalog=database.catalog,
+        job_logs=database.job_logs,
     )
 
     async def scenario() -> None:
@@ -64,12 +66,12 @@ def test_run_metrics_serves_until_cancelled(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_otel_readers_see_the_aggregates() -> None:
+def test_otel_readers_see_the_aggregates(database: JobDatabase) -> None:
     store = TelemetryStore(clock=ManualClock())
     reader = InMemoryMetricReader()
     provider = meter_provider(store, [reader])
     try:
-        ReportIngest(store).apply(
+        SyncIngest(store, database).apply(
             report(
                 "wrk_a",
                 1,

@@ -29,6 +29,7 @@ import grpc
 
 from services.clock import now_ms
 from services.controller.checkpointing.retention import delete_checkpoint_files, expire_checkpoints
+from services.controller.job_log import JobLog
 from services.controller.workers import WorkerRegistry
 from services.ids import new_id
 from services.store import (
@@ -81,6 +82,7 @@ class CheckpointCoordinator:
     ) -> None:
         self._job = job
         self._store = store
+        self._job_log = JobLog(store)
         self._workers = workers
         self.checkpoint_url = checkpoint_url
         self._timeout_s = timeout_s
@@ -197,6 +199,7 @@ class CheckpointCoordinator:
                 epoch,
                 completed.size_bytes,
             )
+            await self._job_log.checkpoint_completed(completed)
             await self._commit(placements, epoch)
             await expire_checkpoints(self._store, self._job.id, self._retained)
             return completed
@@ -231,4 +234,5 @@ class CheckpointCoordinator:
         await asyncio.to_thread(
             self._store.fail_checkpoints, self._job.id, now_ms(), reason, checkpoint_id=record.id
         )
+        await self._job_log.checkpoint_failed(record, reason)
         await delete_checkpoint_files([record])

@@ -2,8 +2,8 @@
 
 For each state the supervisor runs that state's handler, checks the handler's decision
 against the transition table, persists it (compare-and-set on the state it left), and only
-then lets the next handler act. Events for a job (task events, lost workers, stop requests)
-are queued on its context.
+then lets the next handler act; each transition also goes to the job's log (`JobLog`).
+Events for a job (task events, lost workers, stop requests) are queued on its context.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from services.clock import now_ms
 from services.controller.checkpointing.coordinator import CheckpointCoordinator
+from services.controller.job_log import JobLog
 from services.controller.lifecycle.context import JobContext
 from services.controller.lifecycle.events import (
     JobEvent,
@@ -47,6 +48,7 @@ class JobSupervisors:
         self._store = store
         self._workers = workers
         self._checkpoint_url = checkpoint_url
+        self._job_log = JobLog(store)
         self._contexts: dict[str, JobContext] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         workers.on_worker_lost(self._worker_lost)
@@ -144,7 +146,8 @@ class JobSupervisors:
             to_state,
             f" ({failure_message})" if failure_message else "",
         )
-        ctx.job = updated
+        from_state, ctx.job = ctx.job.state, updated
+        await self._job_log.transition(ctx, from_state, failure_message)
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from services.controller.job_log import JobLog
 from services.controller.lifecycle.context import JobContext, monotonic_deadline, remaining
 from services.controller.lifecycle.events import TaskFailed, TaskFinished, TaskStopped, WorkerLost
 from services.controller.lifecycle.transitions import Transition
@@ -39,10 +40,11 @@ async def handle(ctx: JobContext) -> Transition:
         if await _final_checkpoint(ctx, remaining(deadline)):
             await ctx.stop_tasks(worker_pb2.StopTasksRequest.MODE_IMMEDIATE)
             if not await _wait_stopped(ctx, pending, max(remaining(deadline), ESCALATED_TIMEOUT_S)):
-                log.error(
-                    "job %s: tasks %s did not stop; declaring the job stopped", ctx.job.id, sorted(pending)
-                )
+                await _abandon(ctx, pending)
             return Transition("Stopped")
+        await JobLog(ctx.store).stop_escalated(
+            ctx.job.id, "immediate", timeout_s - remaining(deadline), "no final checkpoint could be taken"
+        )
         mode = "immediate"
         timeout_s = max(remaining(deadline), 1.0)
 
@@ -54,11 +56,17 @@ async def handle(ctx: JobContext) -> Transition:
         return Transition("Stopped")
     if graceful:
         log.warning("job %s: tasks did not stop within %.0f s; cancelling them", ctx.job.id, timeout_s)
+        await JobLog(ctx.store).stop_escalated(ctx.job.id, "force", timeout_s, "the tasks did not stop")
         await ctx.stop_tasks(worker_pb2.StopTasksRequest.MODE_IMMEDIATE)
         if await _wait_stopped(ctx, pending, ESCALATED_TIMEOUT_S):
             return Transition("Stopped")
-    log.error("job %s: tasks %s did not stop; declaring the job stopped", ctx.job.id, sorted(pending))
+    await _abandon(ctx, pending)
     return Transition("Stopped")
+
+
+async def _abandon(ctx: JobContext, pending: set[str]) -> None:
+    log.error("job %s: tasks %s did not stop; declaring the job stopped", ctx.job.id, sorted(pending))
+    await JobLog(ctx.store).stop_abandoned(ctx.job.id, sorted(pending))
 
 
 async def _final_checkpoint(ctx: JobContext, timeout_s: float) -> bool:
