@@ -31,3 +31,6 @@ class GatewayConfig:
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
     stream_timeout_s: float = DEFAULT_STREAM_TIMEOUT_S
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    # Server-streaming responses as server-sent events, as envoy/envoy.yaml sets Envoy's
+    # `print_options.stream_sse_style_delimited`; False: one JSON array (Envoy's default).
+    stream_sse_style_delimited: bool = True

@@ -8,6 +8,13 @@ request body, the response as the REST API prints it (`openapi_schemas`), and th
 responses with the `google.rpc.Status` body the gateway answers with. Descriptions are the
 proto comments (`openapi_comments`).
 
+Security: every operation accepts a bearer API token (the top-level `security`), and names the role it
+needs (`x-weir-token-role`, from `method_access`, the table the servers enforce). A token is
+optional in the document, `[{"bearer": []}, {}]`, because the document describes the contract,
+not one deployment: a `weir up` on loopback may run without tokens (and then ignores any
+token sent), while every deployment with tokens configured answers 401 without one. A client
+that always sends its token works against both.
+
 OpenAPI 3.0.3 rather than 3.1: its `nullable` says exactly what proto3 `optional` fields
 print, and every tool the document is for (schemathesis, openapi-spec-validator, client
 generators) supports 3.0 fully, where 3.1 support is still uneven.
@@ -38,12 +45,26 @@ from services.gateway.openapi_schemas import (
     url_bindable_message_schema,
 )
 from services.gateway.path_template import SegmentKind
+from services.security.method_access import access_for
 
 OPENAPI_VERSION = "3.0.3"
 OPENAPI_PATH = "/api/v1/openapi.json"
 JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
 RESPONSE_PREFIX = "#/components/responses/"
 EMPTY = "google.protobuf.Empty"
+BEARER = "bearer"
+# A token, or none where the deployment configures none (see the module docstring).
+SECURITY: list[JsonObject] = [{BEARER: []}, {}]
+BEARER_SCHEME: JsonObject = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API token, sent as `Authorization: Bearer <token>` (gRPC: `authorization` "
+    "metadata). Required wherever the deployment configures tokens, which it must to listen "
+    "beyond loopback. A read token may call the GET operations; an admin token may call any. "
+    "Missing or unknown token: 401; a read token on a write: 403. Each operation names the "
+    "role it needs in `x-weir-token-role`.",
+}
 
 # google.api.HttpBody erases a response's type, so the media types each HttpBody method
 # answers (and the message its JSON form prints, if any) are stated here. A method missing
@@ -126,6 +147,8 @@ class _DocumentBuilder:
         if binding.body:
             operation["requestBody"] = self.request_body(binding)
         operation["responses"] = {"200": self.success_response(binding), **self.error_responses()}
+        method_path = f"/{method.containing_service.full_name}/{method.name}"
+        operation["x-weir-token-role"] = access_for(method_path).role.name.lower()
         return operation
 
     def path_parameters(self, binding: HttpBinding) -> list[JsonObject]:
@@ -218,12 +241,17 @@ class _DocumentBuilder:
             description = "The response body, as the method produced it"
         else:
             schema = self.components.message(method.output_type)
-            if streams:
-                schema = {"type": "array", "items": schema}
-            content = {JSON: {"schema": schema}}
+            # A stream of JSON messages is served as server-sent events, one message per
+            # `data:` event, by the embedded gateway and by Envoy alike (both set
+            # `stream_sse_style_delimited`): the schema is that of one event's data.
+            content = {EVENT_STREAM if streams else JSON: {"schema": schema}}
             description = self._output_description(method.output_type)
         if streams:
-            description += " (streamed: sent as the messages arrive)"
+            description += (
+                " (streamed as server-sent events, `data: <json>` each, as they arrive)"
+                if binding.http_body_path is None
+                else " (streamed: sent as the messages arrive)"
+            )
         return {"description": description, "content": content}
 
     def _output_description(self, output_type: Descriptor) -> str:
@@ -290,9 +318,11 @@ def openapi_document(services: Sequence[ServiceDescriptor], comments: ProtoComme
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": "Weir REST API", "version": ", ".join(packages), "description": _API_DESCRIPTION},
+        "security": SECURITY,
         "tags": tags,
         "paths": paths,
         "components": {
+            "securitySchemes": {BEARER: BEARER_SCHEME},
             "responses": error_responses,
             "schemas": dict(sorted(builder.components.schemas.items())),
         },

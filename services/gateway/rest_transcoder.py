@@ -11,11 +11,16 @@ preserve_proto_field_names, always_print_primitive_fields }` and `request_valida
 - the call's status maps to HTTP as Envoy maps it, with a google.rpc.Status JSON body;
 - unary responses print as JSON (`services.contract.json_rendering`), or pass through raw
   with their own content type when they are a `google.api.HttpBody`;
-- server-streaming responses stream as one JSON array (`[{...},{...}]`), sent as messages
-  arrive; an error before the first message is an ordinary error response, one after it
-  ends the array (the status line has gone out already, as with Envoy);
+- server-streaming responses are sent as messages arrive, framed as Envoy frames them:
+  by default one JSON array (`[{...},{...}]`); with `stream_sse_style_delimited` (Envoy's
+  print option of that name, which `weir gateway` and envoy/envoy.yaml both set) each
+  message is a server-sent event `data: {...}\n\n` under `Content-Type: text/event-stream`.
+  An error before the first message is an ordinary error response, one after it ends the
+  stream (the status line has gone out already, as with Envoy). `google.api.HttpBody`
+  streams pass their bytes through raw either way;
 - every backend call has a deadline (unary: the request timeout; streams: the stream
-  timeout), so no request hangs; a client that goes away cancels its call.
+  timeout), so no request hangs; a client that goes away cancels its call (the aiohttp
+  server must run with `handler_cancellation=True`, see `rest_runner`).
 
 Nothing escapes as a traceback: an unexpected error is logged and answered with a JSON 500.
 """
@@ -36,7 +41,7 @@ from services.contract.json_rendering import JsonRenderError, wire_to_json
 from services.gateway.error_responses import error_response, rpc_error_response
 from services.gateway.http_rules import HttpBinding, http_bindings
 from services.gateway.metadata_forwarding import Metadata, request_metadata, response_headers
-from services.gateway.openapi import OPENAPI_PATH, openapi_handler
+from services.gateway.openapi import EVENT_STREAM, OPENAPI_PATH, openapi_handler
 from services.gateway.request_binding import RequestBindingError, build_request
 from services.gateway.route_matcher import RouteMatcher
 
@@ -89,11 +94,13 @@ class RestTranscoder:
         *,
         request_timeout_s: float,
         stream_timeout_s: float,
+        stream_sse_style_delimited: bool = False,
     ) -> None:
         self._routes = routes
         self._channel_for_service = channel_for_service
         self._request_timeout_s = request_timeout_s
         self._stream_timeout_s = stream_timeout_s
+        self._sse = stream_sse_style_delimited
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The aiohttp handler for every path and method."""
@@ -167,24 +174,42 @@ class RestTranscoder:
             payload, metadata=metadata, timeout=self._stream_timeout_s
         )
         try:
-            first = await call.read()
+            return await self._relay(request, binding, call)
+        finally:
+            # However the relay ended (done, failed, or cancelled by the client going away,
+            # even before the first message), the backend's stream ends with it.
+            if not call.done():
+                call.cancel()
+
+    async def _relay(
+        self, request: web.Request, binding: HttpBinding, call: grpc.aio.UnaryStreamCall
+    ) -> web.StreamResponse:
+        raw = binding.http_body_path is not None
+        array = not raw and not self._sse
+        try:
+            # As Envoy: the response starts when the backend's headers arrive, so a quiet
+            # stream (a log tail) still gets its status line at once. A raw HttpBody stream
+            # waits for its first message, which carries the content type. A call that ends
+            # without headers (trailers-only: an error before any message) answers as an error.
             initial = await call.initial_metadata()
+            first = await call.read() if raw or call.done() else None
         except grpc.aio.AioRpcError as error:
             return rpc_error_response(error, response_headers(error.initial_metadata()))
-        raw = binding.http_body_path is not None
         response = web.StreamResponse(headers=response_headers(initial))
         if raw and isinstance(first, bytes):
             response.content_type = _http_body(binding, first).content_type or "application/octet-stream"
         else:
-            response.content_type = JSON
+            response.content_type = EVENT_STREAM if self._sse and not raw else JSON
         try:
             await response.prepare(request)
-            if not raw:
+            if array:
                 await response.write(b"[")
-            message, count = first, 0
+            message, count = (first if first is not None else await call.read()), 0
             while isinstance(message, bytes):
                 if raw:
                     chunk = _http_body(binding, message).data
+                elif self._sse:
+                    chunk = b"data: " + _render(binding, message) + b"\n\n"
                 else:
                     chunk = (b"," if count else b"") + _render(binding, message)
                 await response.write(chunk)
@@ -199,13 +224,17 @@ class RestTranscoder:
             )
         except _ResponseBodyError as error:
             log.warning("%s: bad streamed message: %s", binding.grpc_path, error)
-        finally:
-            if not call.done():
-                call.cancel()
-        if not raw:
+        if array:
             await response.write(b"]")
         await response.write_eof()
         return response
+
+
+def rest_runner(app: web.Application) -> web.AppRunner:
+    """The runner to serve `app` with: handlers are cancelled when their client disconnects,
+    so that a watcher that goes away cancels its upstream stream at once instead of when the
+    next event fails to send (a quiet log tail may send nothing for a long time)."""
+    return web.AppRunner(app, handler_cancellation=True)
 
 
 def rest_application(

@@ -19,7 +19,13 @@ from services.gateway.config import GatewayConfig
 from services.gateway.grpc_front_door import ForwardingHandler, front_door_servicers
 from services.gateway.openapi import contract_openapi_json
 from services.gateway.port_file import GatewayAddresses, write_gateway_port_file
-from services.gateway.rest_transcoder import RestTranscoder, bindings_of, build_routes, rest_application
+from services.gateway.rest_transcoder import (
+    RestTranscoder,
+    bindings_of,
+    build_routes,
+    rest_application,
+    rest_runner,
+)
 from services.security import process_security
 from services.serving import start_server, wait_for_termination_signal
 
@@ -61,9 +67,14 @@ async def start_gateway(config: GatewayConfig) -> RunningGateway:
     handlers = [ForwardingHandler(s, channels.for_service(s.full_name), **timeouts) for s in services]
     grpc_server, grpc_port = await start_server(front_door_servicers(handlers), config.host, config.grpc_port)
 
-    transcoder = RestTranscoder(routes, channels.for_service, **timeouts)
+    transcoder = RestTranscoder(
+        routes,
+        channels.for_service,
+        **timeouts,
+        stream_sse_style_delimited=config.stream_sse_style_delimited,
+    )
     openapi_document = contract_openapi_json(services)
-    runner = web.AppRunner(rest_application(transcoder, config.max_request_bytes, openapi_document))
+    runner = rest_runner(rest_application(transcoder, config.max_request_bytes, openapi_document))
     await runner.setup()
     sock = _listening_socket(config.host, config.http_port)
     tls = process_security.current().tls

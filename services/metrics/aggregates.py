@@ -1,5 +1,6 @@
 """What the metrics service knows about each job: counters per subtask, job totals, the
-merged latency histogram, throughput windows, recent gauges, preview rows, errors and logs.
+merged latency histogram, throughput windows, recent gauges and preview rows. (Logs and errors
+are not kept here but in the store: see job_log_writer.)
 
 Workers report deltas, so aggregation is addition: every counter here is an exact integer sum
 of the deltas applied (Python ints, no float drift), converted to the API's doubles only when
@@ -24,8 +25,7 @@ from services.metrics.histogram import LatencyHistogram
 from services.metrics.limits import TelemetryLimits
 from services.metrics.preview import PreviewBuffer
 from services.metrics.rate import WindowedRate, monotonic_ms
-from services.metrics.record_ring import RecordRing
-from weir.v1 import logs_pb2, telemetry_pb2
+from weir.v1 import telemetry_pb2
 
 ROLE_KINDS: dict[int, OperatorKind] = {
     telemetry_pb2.SubtaskReport.ROLE_SOURCE: OperatorKind.SOURCE,
@@ -57,6 +57,8 @@ class Counters:
 def _fraction(value: float) -> float:
     """A reported fraction clamped to 0..1 (NaN as 0): a worker's rounding must not show as
     101% busy, and one bad value must not poison a max."""
+    if 0.0 <= value <= 1.0:  # the usual case, and False for NaN
+        return value
     return 0.0 if math.isnan(value) else min(1.0, max(0.0, value))
 
 
@@ -95,14 +97,6 @@ class OperatorAggregate:
         return [s for s in self.subtasks.values() if s.is_live(now_ms, window_ms)]
 
 
-def _error_order(error: logs_pb2.JobError) -> tuple[float, str]:
-    return (error.timestamp, error.id)
-
-
-def _log_order(entry: logs_pb2.LogEntry) -> tuple[float, str]:
-    return (entry.timestamp, entry.id)
-
-
 class JobAggregate:
     """Everything kept about one job, each part bounded by `TelemetryLimits`."""
 
@@ -119,8 +113,6 @@ class JobAggregate:
             kind: WindowedRate(limits.window_ms, limits.window_resolution_ms) for kind in OperatorKind
         }
         self.previews: dict[str, PreviewBuffer] = {}
-        self.errors: RecordRing[logs_pb2.JobError] = RecordRing(limits.errors_per_job, _error_order)
-        self.logs: RecordRing[logs_pb2.LogEntry] = RecordRing(limits.logs_per_job, _log_order)
 
     def apply_subtask(self, report: telemetry_pb2.SubtaskReport, now_ms: float) -> bool:
         """Add one subtask's deltas; False when the job is at its operator or subtask bound
@@ -145,35 +137,38 @@ class JobAggregate:
         if report.role in ROLE_KINDS:
             operator.kind = ROLE_KINDS[report.role]
 
-        delta = Counters(
-            records_in=report.records_in,
-            records_out=report.records_out,
-            bytes_in=report.bytes_in,
-            bytes_out=report.bytes_out,
-            errors=report.errors,
-            warnings=report.warnings,
-        )
-        subtask.counters.add(delta)
+        # Fields read once into locals: this runs for every subtask of every report.
+        records_in, records_out = report.records_in, report.records_out
+        bytes_in, bytes_out = report.bytes_in, report.bytes_out
+        errors, warnings = report.errors, report.warnings
+        counters = subtask.counters
+        counters.records_in += records_in
+        counters.records_out += records_out
+        counters.bytes_in += bytes_in
+        counters.bytes_out += bytes_out
+        counters.errors += errors
+        counters.warnings += warnings
         subtask.busy_fraction = _fraction(report.busy_fraction)
         subtask.idle_fraction = _fraction(report.idle_fraction)
         subtask.backpressure_fraction = _fraction(report.backpressure_fraction)
         subtask.state_size = report.state_size
         subtask.last_report_ms = now_ms
 
-        self.totals.errors += delta.errors
-        self.totals.warnings += delta.warnings
-        if operator.kind is OperatorKind.SOURCE:
-            self.totals.records_in += delta.records_out
-            self.totals.bytes_in += delta.bytes_out
-            group_records = delta.records_out
-        elif operator.kind is OperatorKind.SINK:
-            self.totals.records_out += delta.records_in
-            self.totals.bytes_out += delta.bytes_in
-            group_records = delta.records_in
+        totals, kind = self.totals, operator.kind
+        totals.errors += errors
+        totals.warnings += warnings
+        if kind is OperatorKind.SOURCE:
+            totals.records_in += records_out
+            totals.bytes_in += bytes_out
+            group_records = records_out
+        elif kind is OperatorKind.SINK:
+            totals.records_out += records_in
+            totals.bytes_out += bytes_in
+            group_records = records_in
         else:
-            group_records = delta.records_out
-        if operator.kind is not None and group_records:
-            self.rates[operator.kind].add(now_ms, group_records)
+            group_records = records_out
+        if kind is not None and group_records:
+            self.rates[kind].add(now_ms, group_records)
         return True
 
     def preview_buffer(self, operator_id: str) -> PreviewBuffer | None:

@@ -2,17 +2,16 @@
 
 Telemetry alone cannot say that a job exists (a job with no running subtask reports nothing)
 nor which operators it has (an operator may not have reported yet), so every query first asks a
-`JobCatalog`. In production the catalog reads the controller's store; `DataflowCatalog` serves
-the same answers from planned `Dataflow` messages (embedded use and tests).
+`JobCatalog`: the controller's store (store_catalog.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from services.store import JobRecord
 from weir.v1 import dataflow_pb2
 
 
@@ -42,6 +41,10 @@ class JobCatalog(Protocol):
         """The job's operators in plan order, or None when there is no such job."""
         ...
 
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        """The job as the controller last stored it (live views follow its state), or None."""
+        ...
+
 
 _KINDS: dict[int, OperatorKind] = {
     dataflow_pb2.Operator.KIND_SOURCE: OperatorKind.SOURCE,
@@ -65,20 +68,3 @@ def operators_of(dataflow: dataflow_pb2.Dataflow) -> list[OperatorInfo]:
         )
         for op in dataflow.operators
     ]
-
-
-class DataflowCatalog:
-    """A `JobCatalog` over planned dataflows, keyed by job id."""
-
-    def __init__(self, dataflows: Mapping[str, dataflow_pb2.Dataflow] | None = None) -> None:
-        self._jobs: dict[str, list[OperatorInfo]] = {
-            job_id: operators_of(dataflow) for job_id, dataflow in (dataflows or {}).items()
-        }
-
-    def add_job(self, job_id: str, dataflow: dataflow_pb2.Dataflow) -> None:
-        """Make a job known (e.g. when an embedded controller schedules it)."""
-        self._jobs[job_id] = operators_of(dataflow)
-
-    async def get_job_operators(self, job_id: str) -> list[OperatorInfo] | None:
-        operators = self._jobs.get(job_id)
-        return None if operators is None else list(operators)

@@ -11,6 +11,7 @@ their upper bound: percentiles stay conservative rather than the merge failing.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -29,10 +30,20 @@ def check_histogram(bounds: Sequence[float], counts: Sequence[int], max_buckets:
         raise InvalidHistogram(f"{len(bounds)} bounds need {len(bounds) + 1} counts, got {len(counts)}")
     if len(counts) > max_buckets:
         raise InvalidHistogram(f"at most {max_buckets} buckets, got {len(counts)}")
+    problem = _bounds_problem(tuple(bounds))
+    if problem:
+        raise InvalidHistogram(problem)
+
+
+@functools.lru_cache(maxsize=64)
+def _bounds_problem(bounds: tuple[float, ...]) -> str:
+    """What is wrong with `bounds`, or "". Cached: every worker sends the same few bounds with
+    every sink subtask's report."""
     if not all(math.isfinite(b) for b in bounds):
-        raise InvalidHistogram("bucket bounds must be finite")
+        return "bucket bounds must be finite"
     if any(lower >= upper for lower, upper in itertools.pairwise(bounds)):
-        raise InvalidHistogram("bucket bounds must increase strictly")
+        return "bucket bounds must increase strictly"
+    return ""
 
 
 class LatencyHistogram:

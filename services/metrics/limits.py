@@ -23,10 +23,8 @@ class TelemetryLimits:
     preview_rows_per_operator: int = 1_000
     # A preview row longer than this (JSON text) is counted but not kept.
     preview_row_bytes: int = 64 * 1024
-    # Most recent error and log records kept per job.
-    errors_per_job: int = 10_000
-    logs_per_job: int = 10_000
-    # Text kept of an error's offending record and of messages/details.
+    # Text kept of an error's offending record and of messages/details (logs and errors
+    # themselves are bounded per job by the store's `LogRetention`).
     record_text_chars: int = 4_096
     # Latency histogram buckets accepted per report (bounds + 1).
     histogram_buckets: int = 512

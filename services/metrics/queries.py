@@ -1,5 +1,5 @@
 """The answers of `JobMetricsService`, `JobLogService` and `SummarizeJobs`, from the
-aggregates and the job catalog.
+aggregates, the job catalog and (logs and errors) the store's `JobLogStore`.
 
 The catalog decides what exists: a job unknown to it is NOT_FOUND even if telemetry for it
 arrived, and a known job's operators are listed from its plan, with zeros for those that have
@@ -9,7 +9,11 @@ not reported yet. Job totals and group totals come from the telemetry roles (the
 
 from __future__ import annotations
 
+import asyncio
+import math
+
 from google.api import httpbody_pb2
+from google.protobuf import struct_pb2
 
 from services.api_errors import declared_enum_value, invalid_argument, not_found, page_limit, page_offset
 from services.ids import is_valid_id
@@ -17,6 +21,7 @@ from services.metrics.aggregates import Counters, JobAggregate, OperatorAggregat
 from services.metrics.catalog import JobCatalog, OperatorInfo, OperatorKind
 from services.metrics.output import render_csv, render_json
 from services.metrics.preview import PreviewBuffer
+from services.store import JobErrorRecord, JobLogRecord, JobLogStore
 from weir.v1 import jobs_pb2, logs_pb2, metrics_pb2, telemetry_pb2
 
 # Job ids per SummarizeJobs call: one page of the controller's job list.
@@ -34,10 +39,38 @@ def _job_counters(counters: Counters) -> jobs_pb2.JobCounters:
     )
 
 
+def _error_message(error: JobErrorRecord) -> logs_pb2.JobError:
+    return logs_pb2.JobError(
+        id=error.id,
+        timestamp=error.timestamp,
+        level=logs_pb2.JobError.Level.Value(error.level),
+        operator_id=error.operator_id,
+        task_index=error.task_index or 0,
+        message=error.message,
+        details=error.details,
+        record=error.record,
+    )
+
+
+def _log_message(entry: JobLogRecord) -> logs_pb2.LogEntry:
+    details = struct_pb2.Struct()
+    details.update(dict(entry.details))
+    return logs_pb2.LogEntry(
+        id=entry.id,
+        timestamp=entry.timestamp,
+        level=logs_pb2.LogEntry.Level.Value(entry.level),
+        operator_id=entry.operator_id,
+        task_index=entry.task_index or 0,
+        message=entry.message,
+        details=details,
+    )
+
+
 class MetricsQueries:
-    def __init__(self, store: TelemetryStore, catalog: JobCatalog) -> None:
+    def __init__(self, store: TelemetryStore, catalog: JobCatalog, job_logs: JobLogStore) -> None:
         self._store = store
         self._catalog = catalog
+        self._job_logs = job_logs
 
     async def _job(self, job_id: str) -> tuple[list[OperatorInfo], JobAggregate | None]:
         """The job's planned operators and its aggregate (None before any telemetry)."""
@@ -180,43 +213,41 @@ class MetricsQueries:
     async def job_errors(self, request: logs_pb2.ListJobErrorsRequest) -> logs_pb2.ListJobErrorsResponse:
         limit = page_limit(request)
         declared_enum_value(logs_pb2.JobError.Level, request.level, "level")
-        _, job = await self._job(request.job_id)
-        if job is None:
-            return logs_pb2.ListJobErrorsResponse()
-
-        def keep(error: logs_pb2.JobError) -> bool:
-            return (not request.level or error.level == request.level) and (
-                not request.operator_id or error.operator_id == request.operator_id
-            )
-
-        data, has_more = job.errors.newest(keep, limit)
-        return logs_pb2.ListJobErrorsResponse(data=data, has_more=has_more)
+        await self._job(request.job_id)
+        errors, has_more = await asyncio.to_thread(
+            self._job_logs.list_errors,
+            request.job_id,
+            level=logs_pb2.JobError.Level.Name(request.level) if request.level else None,
+            operator_id=request.operator_id or None,
+            limit=limit,
+        )
+        return logs_pb2.ListJobErrorsResponse(data=[_error_message(e) for e in errors], has_more=has_more)
 
     async def job_logs(self, request: logs_pb2.ListJobLogsRequest) -> logs_pb2.ListJobLogsResponse:
         limit = page_limit(request)
         declared_enum_value(logs_pb2.LogEntry.Level, request.level, "level")
         if request.HasField("task_index") and request.task_index < 0:
             raise invalid_argument(f"task_index must not be negative, got {request.task_index}")
+        for bound in ("since", "until"):
+            # NaN would match nothing and compare false with everything; infinities are no time.
+            if request.HasField(bound) and not math.isfinite(getattr(request, bound)):
+                raise invalid_argument(
+                    f"{bound} must be a finite millisecond timestamp, got {getattr(request, bound)}"
+                )
         if request.HasField("since") and request.HasField("until") and request.until < request.since:
             raise invalid_argument("until must not be before since")
-        _, job = await self._job(request.job_id)
-        if job is None:
-            return logs_pb2.ListJobLogsResponse()
-        task_index = request.task_index if request.HasField("task_index") else None
-        since = request.since if request.HasField("since") else None
-        until = request.until if request.HasField("until") else None
-
-        def keep(entry: logs_pb2.LogEntry) -> bool:
-            return (
-                (not request.level or entry.level == request.level)
-                and (not request.operator_id or entry.operator_id == request.operator_id)
-                and (task_index is None or entry.task_index == task_index)
-                and (since is None or entry.timestamp >= since)
-                and (until is None or entry.timestamp < until)
-            )
-
-        data, has_more = job.logs.newest(keep, limit)
-        return logs_pb2.ListJobLogsResponse(data=data, has_more=has_more)
+        await self._job(request.job_id)
+        entries, has_more = await asyncio.to_thread(
+            self._job_logs.list_logs,
+            request.job_id,
+            level=logs_pb2.LogEntry.Level.Name(request.level) if request.level else None,
+            operator_id=request.operator_id or None,
+            task_index=request.task_index if request.HasField("task_index") else None,
+            since=request.since if request.HasField("since") else None,
+            until=request.until if request.HasField("until") else None,
+            limit=limit,
+        )
+        return logs_pb2.ListJobLogsResponse(data=[_log_message(e) for e in entries], has_more=has_more)
 
     def summarize(self, request: telemetry_pb2.SummarizeJobsRequest) -> telemetry_pb2.SummarizeJobsResponse:
         """Totals of the given jobs that have telemetry; others are absent (zero to the caller)."""

@@ -12,11 +12,14 @@ from google.api import httpbody_pb2
 from services.api_errors import rpc
 from services.metrics.aggregates import TelemetryStore
 from services.metrics.catalog import JobCatalog
-from services.metrics.ingest import InvalidReport, ReportIngest
+from services.metrics.ingest import INCARNATION_METADATA_KEY, InvalidReport, ReportIngest
+from services.metrics.job_log_writer import JobLogWriteFailed, JobLogWriter
 from services.metrics.limits import TelemetryLimits
+from services.metrics.live_views import LiveViews, LiveViewTiming, serve_stream
 from services.metrics.queries import MetricsQueries
 from services.metrics.rate import monotonic_ms
 from services.serving import Servicer
+from services.store import JobLogStore
 from weir.v1 import (
     logs_pb2,
     logs_pb2_grpc,
@@ -40,12 +43,17 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[telemetry_pb2.ReportResponse]:
         """Apply each report as it arrives and acknowledge it before reading the next, so the
-        worker can drop a report from its resend buffer once acknowledged."""
+        worker can drop a report from its resend buffer once acknowledged. The incarnation goes
+        first: a worker sends nothing before it knows whether this process lost its reports."""
+        await context.send_initial_metadata(((INCARNATION_METADATA_KEY, self._ingest.incarnation),))
         async for report in request_iterator:
             try:
-                acked = self._ingest.apply(report)
+                acked = await self._ingest.apply(report)
             except InvalidReport as error:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            except JobLogWriteFailed as error:
+                # Not acknowledged, so the worker resends the report after reconnecting.
+                await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
             except Exception:
                 log.exception("applying report %d of worker %s failed", report.seq, report.worker_id)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error applying a report")
@@ -59,8 +67,15 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
 
 
 class JobMetricsServicer(metrics_pb2_grpc.JobMetricsServiceServicer):
-    def __init__(self, queries: MetricsQueries) -> None:
+    def __init__(self, queries: MetricsQueries, live: LiveViews) -> None:
         self._queries = queries
+        self._live = live
+
+    async def WatchJob(
+        self, request: metrics_pb2.WatchJobRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[metrics_pb2.JobWatchEvent]:
+        async for event in serve_stream(self._live.watch_job(request.job_id), context, "WatchJob"):
+            yield event
 
     @rpc
     async def GetJobMetrics(
@@ -88,8 +103,16 @@ class JobMetricsServicer(metrics_pb2_grpc.JobMetricsServiceServicer):
 
 
 class JobLogServicer(logs_pb2_grpc.JobLogServiceServicer):
-    def __init__(self, queries: MetricsQueries) -> None:
+    def __init__(self, queries: MetricsQueries, live: LiveViews) -> None:
         self._queries = queries
+        self._live = live
+
+    async def TailJobLogs(
+        self, request: logs_pb2.TailJobLogsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[logs_pb2.LogEntry]:
+        entries = self._live.tail_logs(request, started=lambda: context.send_initial_metadata(()))
+        async for entry in serve_stream(entries, context, "TailJobLogs"):
+            yield entry
 
     @rpc
     async def ListJobErrors(
@@ -106,18 +129,22 @@ class JobLogServicer(logs_pb2_grpc.JobLogServiceServicer):
 
 def metrics_servicers(
     catalog: JobCatalog,
+    job_logs: JobLogStore,
     store: TelemetryStore | None = None,
     limits: TelemetryLimits | None = None,
     clock: Callable[[], float] = monotonic_ms,
+    live_timing: LiveViewTiming | None = None,
 ) -> list[Servicer]:
-    """The three services over one store, ready for `services.serving.start_server`.
+    """The three services over one store, ready for `services.serving.start_server`; logs
+    and errors are kept in `job_logs`.
 
     Pass `store` to share it (e.g. with the OpenTelemetry bridge); otherwise one is made
     from `limits` and `clock` (service-side monotonic milliseconds, replaceable in tests).
     """
     store = store or TelemetryStore(limits, clock)
-    queries = MetricsQueries(store, catalog)
-    ingest = ReportIngest(store)
+    queries = MetricsQueries(store, catalog, job_logs)
+    ingest = ReportIngest(store, JobLogWriter(job_logs))
+    live = LiveViews(queries, catalog, live_timing)
     return [
         Servicer(
             telemetry_pb2_grpc.add_TelemetryServiceServicer_to_server,
@@ -126,12 +153,12 @@ def metrics_servicers(
         ),
         Servicer(
             metrics_pb2_grpc.add_JobMetricsServiceServicer_to_server,
-            JobMetricsServicer(queries),
+            JobMetricsServicer(queries, live),
             metrics_pb2.DESCRIPTOR.services_by_name["JobMetricsService"].full_name,
         ),
         Servicer(
             logs_pb2_grpc.add_JobLogServiceServicer_to_server,
-            JobLogServicer(queries),
+            JobLogServicer(queries, live),
             logs_pb2.DESCRIPTOR.services_by_name["JobLogService"].full_name,
         ),
     ]

@@ -173,11 +173,14 @@ def test_additional_bindings_are_operations_of_their_own(document: JsonObject) -
     assert document["paths"]["/probes/{id}/again"]["put"]["operationId"] == "ProbeService_PutProbe_1"
 
 
-def test_server_streaming_answers_a_json_array(document: JsonObject) -> None:
+def test_server_streaming_answers_server_sent_events(document: JsonObject) -> None:
+    """As the gateway and Envoy (`stream_sse_style_delimited`) serve it: one message per event."""
     watch = document["paths"]["/probes/{id}:watch"]["get"]
-    schema = watch["responses"]["200"]["content"][JSON]["schema"]
-    assert schema == {"type": "array", "items": {"$ref": "#/components/schemas/weir_openapitest.Probe"}}
-    assert "streamed" in watch["responses"]["200"]["description"]
+    content = watch["responses"]["200"]["content"]
+    assert content == {
+        "text/event-stream": {"schema": {"$ref": "#/components/schemas/weir_openapitest.Probe"}}
+    }
+    assert "server-sent events" in watch["responses"]["200"]["description"]
 
 
 def test_an_http_body_without_declared_media_types_answers_anything(document: JsonObject) -> None:

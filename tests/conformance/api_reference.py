@@ -68,6 +68,15 @@ class ApiExample:
         prefix = "request " if self.role == "request" else ""
         return f"{prefix}{what}" + (f" [{self.case}]" if self.case else "")
 
+    def sse_events(self) -> list[Any]:
+        """The JSON data of each event of a server-sent events example (`sse` block)."""
+        if self.language != "sse":
+            raise ReferenceFormatError(f"docs/api.md line {self.line}: {self.key} is not an event stream")
+        try:
+            return [json.loads(event.removeprefix("data: ")) for event in self.text.split("\n\n")]
+        except json.JSONDecodeError as error:
+            raise ReferenceFormatError(f"docs/api.md line {self.line}: {self.key}: {error}") from error
+
     def json(self) -> Any:
         if self.language != "json":
             raise ReferenceFormatError(f"docs/api.md line {self.line}: {self.key} is not JSON")

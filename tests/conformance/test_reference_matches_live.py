@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 
 import httpx
@@ -46,6 +47,28 @@ def _checkpoint(s: Scenario) -> httpx.Response:
     return s.rest.get(f"/api/v1/jobs/{s.orders_job_id}/checkpoints/{s.orders_checkpoint_id}")
 
 
+def _stopped_job(s: Scenario) -> str:
+    """The job the scenario stopped and restarted: final, so its live views end by themselves."""
+    return s.recorded[RESTART_JOB].request.url.path.split("/")[4]
+
+
+def _check_sse(example: ApiExample, response: httpx.Response) -> None:
+    """Every live event has the shape of the example's event of the same kind (its keys)."""
+    assert response.headers["content-type"] == "text/event-stream"
+    body = response.text
+    assert body.endswith("\n\n"), "no events, or a partial one at the end"
+    kinds = {frozenset(event): event for event in example.sse_events()}
+    for event in body.removesuffix("\n\n").split("\n\n"):
+        assert event.startswith("data: "), event
+        live = json.loads(event.removeprefix("data: "))
+        documented = kinds.get(frozenset(live))
+        assert documented is not None, f"an event of a kind docs/api.md does not show: {event}"
+        mismatches = shape_mismatches(documented, live, example.open_paths, example.nullable_paths)
+        assert not mismatches, f"docs/api.md line {example.line} ({example.key}) vs live:\n" + "\n".join(
+            mismatches
+        )
+
+
 def _validate(s: Scenario, query: str) -> httpx.Response:
     return s.rest.post("/api/v1/pipelines/validate", json={"query": query})
 
@@ -72,6 +95,10 @@ LIVE_CALLS: dict[str, Callable[[Scenario], httpx.Response]] = {
     ),
     "GET /api/v1/jobs/{job_id}/errors": lambda s: s.rest.get(f"/api/v1/jobs/{s.failing_job_id}/errors"),
     "GET /api/v1/jobs/{job_id}/logs": lambda s: s.rest.get(f"/api/v1/jobs/{s.orders_job_id}/logs"),
+    "GET /api/v1/jobs/{job_id}/watch": lambda s: s.rest.get(f"/api/v1/jobs/{_stopped_job(s)}/watch"),
+    "GET /api/v1/jobs/{job_id}/logs/tail": lambda s: s.rest.get(
+        f"/api/v1/jobs/{_stopped_job(s)}/logs/tail", params={"since": 0}
+    ),
     "GET /api/v1/jobs/{job_id}/checkpoints": _checkpoints,
     "GET /api/v1/jobs/{job_id}/checkpoints/{checkpoint_id}": _checkpoint,
     "POST /api/v1/pipelines": lambda s: s.recorded[CREATE_PIPELINE],
@@ -114,6 +141,9 @@ def test_live_response_has_the_shape_of_the_example(example: ApiExample, scenari
     assert response.status_code == expected_status, response.text
     if example.language == "csv":
         _check_csv(example, response)
+        return
+    if example.language == "sse":
+        _check_sse(example, response)
         return
     assert response.headers["content-type"].split(";")[0].strip() == "application/json"
     mismatches = shape_mismatches(example.json(), response.json(), example.open_paths, example.nullable_paths)

@@ -17,6 +17,7 @@ from google.protobuf import descriptor_pb2
 
 from services.contract.public_services import public_services
 from services.gateway.backends import SERVICE_BACKENDS
+from services.gateway.config import GatewayConfig
 from tests.deploy.deployment_files import ENVOY_CONFIG, REPO_ROOT
 from tests.deploy.envoy_schema import load_envoy_config
 
@@ -98,9 +99,10 @@ def test_transcoder_prints_json_by_the_contracts_rules(envoy_bootstrap: dict[str
     assert options["always_print_primitive_fields"] is True
     assert options.get("always_print_enums_as_ints", False) is False
     assert options["preserve_proto_field_names"] is True
-    # Server-streaming responses as one JSON array, as the embedded gateway sends them.
+    # Server-streaming responses as server-sent events, as the embedded gateway sends them.
     assert not options.get("stream_newline_delimited", False)
-    assert not options.get("stream_sse_style_delimited", False)
+    assert options["stream_sse_style_delimited"] is True
+    assert GatewayConfig.stream_sse_style_delimited is True
     assert config["convert_grpc_status"] is True
     assert config["request_validation_options"] == {
         "reject_unknown_method": True,
@@ -118,11 +120,24 @@ def test_every_public_service_is_routed_to_its_backend(envoy_bootstrap: dict[str
     """Envoy sends each service to the process the embedded gateway sends it to; nothing
     else is routed, so internal services stay unreachable from outside."""
     routed = {}
+    streaming = {
+        f"/{service.full_name}/{method.name}": service.full_name
+        for service in public_services()
+        for method in service.methods
+        if method.server_streaming
+    }
     for route in routes(envoy_bootstrap):
+        if "path" in route["match"]:
+            # A server-streaming method's own route (longer timeouts), to its service's backend.
+            path = route["match"]["path"]
+            assert path in streaming, f"a method route for a method that does not stream: {path}"
+            assert route["route"]["cluster"] == SERVICE_BACKENDS[streaming.pop(path)].value, path
+            continue
         prefix = route["match"]["prefix"]
         assert prefix.startswith("/") and prefix.endswith("/"), f"not a gRPC service prefix: {prefix}"
         routed[prefix.strip("/")] = route["route"]["cluster"]
     assert routed == {name: SERVICE_BACKENDS[name].value for name in public_service_names()}
+    assert not streaming, f"server-streaming methods without their own route: {sorted(streaming)}"
 
 
 def test_backends_are_health_checked_over_http2(envoy_bootstrap: dict[str, Any]) -> None:

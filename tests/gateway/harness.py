@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import grpc
 from aiohttp import web
 
-from services.gateway.rest_transcoder import RestTranscoder, rest_application
+from services.gateway.rest_transcoder import RestTranscoder, rest_application, rest_runner
 from services.serving import Servicer, start_server
 
 T = TypeVar("T")
@@ -81,7 +81,7 @@ async def serve_transcoder(
     transcoder: RestTranscoder, max_request_bytes: int = 1024 * 1024
 ) -> ServedTranscoder:
     """A RestTranscoder built by the test (e.g. over a test-only service) behind aiohttp."""
-    runner = web.AppRunner(rest_application(transcoder, max_request_bytes))
+    runner = rest_runner(rest_application(transcoder, max_request_bytes))
     await runner.setup()
     sock = socket.create_server(("127.0.0.1", 0))
     await web.SockSite(runner, sock).start()

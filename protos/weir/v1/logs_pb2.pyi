@@ -110,3 +110,15 @@ class ListJobLogsResponse(_message.Message):
     data: _containers.RepeatedCompositeFieldContainer[LogEntry]
     has_more: bool
     def __init__(self, data: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., has_more: _Optional[bool] = ...) -> None: ...
+
+class TailJobLogsRequest(_message.Message):
+    __slots__ = ("job_id", "level", "operator_id", "since")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    level: LogEntry.Level
+    operator_id: str
+    since: float
+    def __init__(self, job_id: _Optional[str] = ..., level: _Optional[_Union[LogEntry.Level, str]] = ..., operator_id: _Optional[str] = ..., since: _Optional[float] = ...) -> None: ...

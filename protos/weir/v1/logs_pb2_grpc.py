@@ -45,6 +45,11 @@ class JobLogServiceStub:
                 request_serializer=weir_dot_v1_dot_logs__pb2.ListJobLogsRequest.SerializeToString,
                 response_deserializer=weir_dot_v1_dot_logs__pb2.ListJobLogsResponse.FromString,
                 _registered_method=True)
+        self.TailJobLogs = channel.unary_stream(
+                '/weir.v1.JobLogService/TailJobLogs',
+                request_serializer=weir_dot_v1_dot_logs__pb2.TailJobLogsRequest.SerializeToString,
+                response_deserializer=weir_dot_v1_dot_logs__pb2.LogEntry.FromString,
+                _registered_method=True)
 
 
 class JobLogServiceServicer:
@@ -65,6 +70,15 @@ class JobLogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TailJobLogs(self, request, context):
+        """Beyond the spec: the job's log entries as they are stored, oldest first; with `since`,
+        first those already stored from then on. Reads what `ListJobLogs` reads. The stream ends
+        a few seconds after the job reached a final state. Over REST, server-sent events.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobLogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +91,11 @@ def add_JobLogServiceServicer_to_server(servicer, server):
                     servicer.ListJobLogs,
                     request_deserializer=weir_dot_v1_dot_logs__pb2.ListJobLogsRequest.FromString,
                     response_serializer=weir_dot_v1_dot_logs__pb2.ListJobLogsResponse.SerializeToString,
+            ),
+            'TailJobLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.TailJobLogs,
+                    request_deserializer=weir_dot_v1_dot_logs__pb2.TailJobLogsRequest.FromString,
+                    response_serializer=weir_dot_v1_dot_logs__pb2.LogEntry.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +153,33 @@ class JobLogService:
             '/weir.v1.JobLogService/ListJobLogs',
             weir_dot_v1_dot_logs__pb2.ListJobLogsRequest.SerializeToString,
             weir_dot_v1_dot_logs__pb2.ListJobLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TailJobLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/weir.v1.JobLogService/TailJobLogs',
+            weir_dot_v1_dot_logs__pb2.TailJobLogsRequest.SerializeToString,
+            weir_dot_v1_dot_logs__pb2.LogEntry.FromString,
             options,
             channel_credentials,
             insecure,

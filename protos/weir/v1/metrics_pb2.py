@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from weir.v1 import jobs_pb2 as weir_dot_v1_dot_jobs__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15weir/v1/metrics.proto\x12\x07weir.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1cgoogle/protobuf/struct.proto\"&\n\x14GetJobMetricsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x92\x02\n\nJobMetrics\x12\x12\n\nrecords_in\x18\x01 \x01(\x01\x12\x13\n\x0brecords_out\x18\x02 \x01(\x01\x12\x10\n\x08\x62ytes_in\x18\x03 \x01(\x01\x12\x11\n\tbytes_out\x18\x04 \x01(\x01\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x01\x12\x10\n\x08warnings\x18\x06 \x01(\x01\x12\x13\n\x0blatency_p50\x18\x07 \x01(\x01\x12\x13\n\x0blatency_p95\x18\x08 \x01(\x01\x12\x13\n\x0blatency_p99\x18\t \x01(\x01\x12\x12\n\nthroughput\x18\n \x01(\x01\x12\x14\n\x0c\x62\x61\x63kpressure\x18\x0b \x01(\x01\x12+\n\toperators\x18\x0c \x03(\x0b\x32\x18.weir.v1.OperatorSummary\"v\n\x0fOperatorSummary\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x15\n\roperator_name\x18\x02 \x01(\t\x12\x12\n\nrecords_in\x18\x03 \x01(\x01\x12\x13\n\x0brecords_out\x18\x04 \x01(\x01\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x01\"@\n\x19GetOperatorMetricsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0boperator_id\x18\x02 \x01(\t\"\xad\x01\n\x0fOperatorMetrics\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x15\n\roperator_name\x18\x02 \x01(\t\x12\x10\n\x08subtasks\x18\x03 \x01(\x05\x12*\n\x07metrics\x18\x04 \x01(\x0b\x32\x19.weir.v1.OperatorCounters\x12\x30\n\x0fsubtask_metrics\x18\x05 \x03(\x0b\x32\x17.weir.v1.SubtaskMetrics\"\xb3\x01\n\x10OperatorCounters\x12\x12\n\nrecords_in\x18\x01 \x01(\x01\x12\x13\n\x0brecords_out\x18\x02 \x01(\x01\x12\x10\n\x08\x62ytes_in\x18\x03 \x01(\x01\x12\x11\n\tbytes_out\x18\x04 \x01(\x01\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x01\x12\x10\n\x08warnings\x18\x06 \x01(\x01\x12\x14\n\x0c\x62\x61\x63kpressure\x18\x07 \x01(\x01\x12\x19\n\x11idle_time_percent\x18\x08 \x01(\x01\"P\n\x0eSubtaskMetrics\x12\x15\n\rsubtask_index\x18\x01 \x01(\x05\x12\x12\n\nrecords_in\x18\x02 \x01(\x01\x12\x13\n\x0brecords_out\x18\x03 \x01(\x01\"+\n\x19GetJobMetricGroupsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x87\x01\n\x0fJobMetricGroups\x12%\n\x07sources\x18\x01 \x01(\x0b\x32\x14.weir.v1.MetricGroup\x12#\n\x05sinks\x18\x02 \x01(\x0b\x32\x14.weir.v1.MetricGroup\x12(\n\ntransforms\x18\x03 \x01(\x0b\x32\x14.weir.v1.MetricGroup\"K\n\x0bMetricGroup\x12\x15\n\rtotal_records\x18\x01 \x01(\x01\x12\x12\n\nthroughput\x18\x02 \x01(\x01\x12\x11\n\toperators\x18\x03 \x03(\t\"\xd2\x01\n\x13GetJobOutputRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0boperator_id\x18\x02 \x01(\t\x12\x12\n\x05limit\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06offset\x18\x04 \x01(\x05\x12\x33\n\x06\x66ormat\x18\x05 \x01(\x0e\x32#.weir.v1.GetJobOutputRequest.Format\"3\n\x06\x46ormat\x12\x16\n\x12\x46ORMAT_UNSPECIFIED\x10\x00\x12\x08\n\x04json\x10\x01\x12\x07\n\x03\x63sv\x10\x02\x42\x08\n\x06_limit\"n\n\tJobOutput\x12#\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x15.weir.v1.OutputRecord\x12\x13\n\x0boperator_id\x18\x02 \x01(\t\x12\x15\n\rtotal_records\x18\x03 \x01(\x01\x12\x10\n\x08has_more\x18\x04 \x01(\x08\"J\n\x0cOutputRecord\x12\x11\n\ttimestamp\x18\x01 \x01(\x01\x12\'\n\x06record\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct2\xfe\x03\n\x11JobMetricsService\x12j\n\rGetJobMetrics\x12\x1d.weir.v1.GetJobMetricsRequest\x1a\x13.weir.v1.JobMetrics\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/jobs/{job_id}/metrics\x12\x91\x01\n\x12GetOperatorMetrics\x12\".weir.v1.GetOperatorMetricsRequest\x1a\x18.weir.v1.OperatorMetrics\"=\x82\xd3\xe4\x93\x02\x37\x12\x35/api/v1/jobs/{job_id}/operators/{operator_id}/metrics\x12\x7f\n\x12GetJobMetricGroups\x12\".weir.v1.GetJobMetricGroupsRequest\x1a\x18.weir.v1.JobMetricGroups\"+\x82\xd3\xe4\x93\x02%\x12#/api/v1/jobs/{job_id}/metric-groups\x12h\n\x0cGetJobOutput\x12\x1c.weir.v1.GetJobOutputRequest\x1a\x14.google.api.HttpBody\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/jobs/{job_id}/outputb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15weir/v1/metrics.proto\x12\x07weir.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x12weir/v1/jobs.proto\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"}\n\rJobWatchEvent\x12\x11\n\ttimestamp\x18\x01 \x01(\x01\x12(\n\x05state\x18\x02 \x01(\x0b\x32\x17.weir.v1.JobStateChangeH\x00\x12&\n\x07metrics\x18\x03 \x01(\x0b\x32\x13.weir.v1.JobMetricsH\x00\x42\x07\n\x05\x65vent\"\xc7\x01\n\x0eJobStateChange\x12!\n\x05state\x18\x01 \x01(\x0e\x32\x12.weir.v1.Job.State\x12\x0e\n\x06run_id\x18\x02 \x01(\x05\x12\x17\n\nstart_time\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x0b\x66inish_time\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x1c\n\x0f\x66\x61ilure_message\x18\x05 \x01(\tH\x02\x88\x01\x01\x42\r\n\x0b_start_timeB\x0e\n\x0c_finish_timeB\x12\n\x10_failure_message\"&\n\x14GetJobMetricsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x92\x02\n\nJobMetrics\x12\x12\n\nrecords_in\x18\x01 \x01(\x01\x12\x13\n\x0brecords_out\x18\x02 \x01(\x01\x12\x10\n\x08\x62ytes_in\x18\x03 \x01(\x01\x12\x11\n\tbytes_out\x18\x04 \x01(\x01\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x01\x12\x10\n\x08warnings\x18\x06 \x01(\x01\x12\x13\n\x0blatency_p50\x18\x07 \x01(\x01\x12\x13\n\x0blatency_p95\x18\x08 \x01(\x01\x12\x13\n\x0blatency_p99\x18\t \x01(\x01\x12\x12\n\nthroughput\x18\n \x01(\x01\x12\x14\n\x0c\x62\x61\x63kpressure\x18\x0b \x01(\x01\x12+\n\toperators\x18\x0c \x03(\x0b\x32\x18.weir.v1.OperatorSummary\"v\n\x0fOperatorSummary\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x15\n\roperator_name\x18\x02 \x01(\t\x12\x12\n\nrecords_in\x18\x03 \x01(\x01\x12\x13\n\x0brecords_out\x18\x04 \x01(\x01\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x01\"@\n\x19GetOperatorMetricsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0boperator_id\x18\x02 \x01(\t\"\xad\x01\n\x0fOperatorMetrics\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x15\n\roperator_name\x18\x02 \x01(\t\x12\x10\n\x08subtasks\x18\x03 \x01(\x05\x12*\n\x07metrics\x18\x04 \x01(\x0b\x32\x19.weir.v1.OperatorCounters\x12\x30\n\x0fsubtask_metrics\x18\x05 \x03(\x0b\x32\x17.weir.v1.SubtaskMetrics\"\xb3\x01\n\x10OperatorCounters\x12\x12\n\nrecords_in\x18\x01 \x01(\x01\x12\x13\n\x0brecords_out\x18\x02 \x01(\x01\x12\x10\n\x08\x62ytes_in\x18\x03 \x01(\x01\x12\x11\n\tbytes_out\x18\x04 \x01(\x01\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x01\x12\x10\n\x08warnings\x18\x06 \x01(\x01\x12\x14\n\x0c\x62\x61\x63kpressure\x18\x07 \x01(\x01\x12\x19\n\x11idle_time_percent\x18\x08 \x01(\x01\"P\n\x0eSubtaskMetrics\x12\x15\n\rsubtask_index\x18\x01 \x01(\x05\x12\x12\n\nrecords_in\x18\x02 \x01(\x01\x12\x13\n\x0brecords_out\x18\x03 \x01(\x01\"+\n\x19GetJobMetricGroupsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x87\x01\n\x0fJobMetricGroups\x12%\n\x07sources\x18\x01 \x01(\x0b\x32\x14.weir.v1.MetricGroup\x12#\n\x05sinks\x18\x02 \x01(\x0b\x32\x14.weir.v1.MetricGroup\x12(\n\ntransforms\x18\x03 \x01(\x0b\x32\x14.weir.v1.MetricGroup\"K\n\x0bMetricGroup\x12\x15\n\rtotal_records\x18\x01 \x01(\x01\x12\x12\n\nthroughput\x18\x02 \x01(\x01\x12\x11\n\toperators\x18\x03 \x03(\t\"\xd2\x01\n\x13GetJobOutputRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0boperator_id\x18\x02 \x01(\t\x12\x12\n\x05limit\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06offset\x18\x04 \x01(\x05\x12\x33\n\x06\x66ormat\x18\x05 \x01(\x0e\x32#.weir.v1.GetJobOutputRequest.Format\"3\n\x06\x46ormat\x12\x16\n\x12\x46ORMAT_UNSPECIFIED\x10\x00\x12\x08\n\x04json\x10\x01\x12\x07\n\x03\x63sv\x10\x02\x42\x08\n\x06_limit\"n\n\tJobOutput\x12#\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x15.weir.v1.OutputRecord\x12\x13\n\x0boperator_id\x18\x02 \x01(\t\x12\x15\n\rtotal_records\x18\x03 \x01(\x01\x12\x10\n\x08has_more\x18\x04 \x01(\x08\"J\n\x0cOutputRecord\x12\x11\n\ttimestamp\x18\x01 \x01(\x01\x12\'\n\x06record\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct2\xe3\x04\n\x11JobMetricsService\x12j\n\rGetJobMetrics\x12\x1d.weir.v1.GetJobMetricsRequest\x1a\x13.weir.v1.JobMetrics\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/jobs/{job_id}/metrics\x12\x91\x01\n\x12GetOperatorMetrics\x12\".weir.v1.GetOperatorMetricsRequest\x1a\x18.weir.v1.OperatorMetrics\"=\x82\xd3\xe4\x93\x02\x37\x12\x35/api/v1/jobs/{job_id}/operators/{operator_id}/metrics\x12\x7f\n\x12GetJobMetricGroups\x12\".weir.v1.GetJobMetricGroupsRequest\x1a\x18.weir.v1.JobMetricGroups\"+\x82\xd3\xe4\x93\x02%\x12#/api/v1/jobs/{job_id}/metric-groups\x12h\n\x0cGetJobOutput\x12\x1c.weir.v1.GetJobOutputRequest\x1a\x14.google.api.HttpBody\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/jobs/{job_id}/output\x12\x63\n\x08WatchJob\x12\x18.weir.v1.WatchJobRequest\x1a\x16.weir.v1.JobWatchEvent\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/api/v1/jobs/{job_id}/watch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,34 +43,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBMETRICSSERVICE'].methods_by_name['GetJobMetricGroups']._serialized_options = b'\202\323\344\223\002%\022#/api/v1/jobs/{job_id}/metric-groups'
   _globals['_JOBMETRICSSERVICE'].methods_by_name['GetJobOutput']._loaded_options = None
   _globals['_JOBMETRICSSERVICE'].methods_by_name['GetJobOutput']._serialized_options = b'\202\323\344\223\002\036\022\034/api/v1/jobs/{job_id}/output'
-  _globals['_GETJOBMETRICSREQUEST']._serialized_start=121
-  _globals['_GETJOBMETRICSREQUEST']._serialized_end=159
-  _globals['_JOBMETRICS']._serialized_start=162
-  _globals['_JOBMETRICS']._serialized_end=436
-  _globals['_OPERATORSUMMARY']._serialized_start=438
-  _globals['_OPERATORSUMMARY']._serialized_end=556
-  _globals['_GETOPERATORMETRICSREQUEST']._serialized_start=558
-  _globals['_GETOPERATORMETRICSREQUEST']._serialized_end=622
-  _globals['_OPERATORMETRICS']._serialized_start=625
-  _globals['_OPERATORMETRICS']._serialized_end=798
-  _globals['_OPERATORCOUNTERS']._serialized_start=801
-  _globals['_OPERATORCOUNTERS']._serialized_end=980
-  _globals['_SUBTASKMETRICS']._serialized_start=982
-  _globals['_SUBTASKMETRICS']._serialized_end=1062
-  _globals['_GETJOBMETRICGROUPSREQUEST']._serialized_start=1064
-  _globals['_GETJOBMETRICGROUPSREQUEST']._serialized_end=1107
-  _globals['_JOBMETRICGROUPS']._serialized_start=1110
-  _globals['_JOBMETRICGROUPS']._serialized_end=1245
-  _globals['_METRICGROUP']._serialized_start=1247
-  _globals['_METRICGROUP']._serialized_end=1322
-  _globals['_GETJOBOUTPUTREQUEST']._serialized_start=1325
-  _globals['_GETJOBOUTPUTREQUEST']._serialized_end=1535
-  _globals['_GETJOBOUTPUTREQUEST_FORMAT']._serialized_start=1474
-  _globals['_GETJOBOUTPUTREQUEST_FORMAT']._serialized_end=1525
-  _globals['_JOBOUTPUT']._serialized_start=1537
-  _globals['_JOBOUTPUT']._serialized_end=1647
-  _globals['_OUTPUTRECORD']._serialized_start=1649
-  _globals['_OUTPUTRECORD']._serialized_end=1723
-  _globals['_JOBMETRICSSERVICE']._serialized_start=1726
-  _globals['_JOBMETRICSSERVICE']._serialized_end=2236
+  _globals['_JOBMETRICSSERVICE'].methods_by_name['WatchJob']._loaded_options = None
+  _globals['_JOBMETRICSSERVICE'].methods_by_name['WatchJob']._serialized_options = b'\202\323\344\223\002\035\022\033/api/v1/jobs/{job_id}/watch'
+  _globals['_WATCHJOBREQUEST']._serialized_start=141
+  _globals['_WATCHJOBREQUEST']._serialized_end=174
+  _globals['_JOBWATCHEVENT']._serialized_start=176
+  _globals['_JOBWATCHEVENT']._serialized_end=301
+  _globals['_JOBSTATECHANGE']._serialized_start=304
+  _globals['_JOBSTATECHANGE']._serialized_end=503
+  _globals['_GETJOBMETRICSREQUEST']._serialized_start=505
+  _globals['_GETJOBMETRICSREQUEST']._serialized_end=543
+  _globals['_JOBMETRICS']._serialized_start=546
+  _globals['_JOBMETRICS']._serialized_end=820
+  _globals['_OPERATORSUMMARY']._serialized_start=822
+  _globals['_OPERATORSUMMARY']._serialized_end=940
+  _globals['_GETOPERATORMETRICSREQUEST']._serialized_start=942
+  _globals['_GETOPERATORMETRICSREQUEST']._serialized_end=1006
+  _globals['_OPERATORMETRICS']._serialized_start=1009
+  _globals['_OPERATORMETRICS']._serialized_end=1182
+  _globals['_OPERATORCOUNTERS']._serialized_start=1185
+  _globals['_OPERATORCOUNTERS']._serialized_end=1364
+  _globals['_SUBTASKMETRICS']._serialized_start=1366
+  _globals['_SUBTASKMETRICS']._serialized_end=1446
+  _globals['_GETJOBMETRICGROUPSREQUEST']._serialized_start=1448
+  _globals['_GETJOBMETRICGROUPSREQUEST']._serialized_end=1491
+  _globals['_JOBMETRICGROUPS']._serialized_start=1494
+  _globals['_JOBMETRICGROUPS']._serialized_end=1629
+  _globals['_METRICGROUP']._serialized_start=1631
+  _globals['_METRICGROUP']._serialized_end=1706
+  _globals['_GETJOBOUTPUTREQUEST']._serialized_start=1709
+  _globals['_GETJOBOUTPUTREQUEST']._serialized_end=1919
+  _globals['_GETJOBOUTPUTREQUEST_FORMAT']._serialized_start=1858
+  _globals['_GETJOBOUTPUTREQUEST_FORMAT']._serialized_end=1909
+  _globals['_JOBOUTPUT']._serialized_start=1921
+  _globals['_JOBOUTPUT']._serialized_end=2031
+  _globals['_OUTPUTRECORD']._serialized_start=2033
+  _globals['_OUTPUTRECORD']._serialized_end=2107
+  _globals['_JOBMETRICSSERVICE']._serialized_start=2110
+  _globals['_JOBMETRICSSERVICE']._serialized_end=2721
 # @@protoc_insertion_point(module_scope)

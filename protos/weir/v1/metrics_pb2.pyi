@@ -1,6 +1,7 @@
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
+from weir.v1 import jobs_pb2 as _jobs_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -9,6 +10,36 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class WatchJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class JobWatchEvent(_message.Message):
+    __slots__ = ("timestamp", "state", "metrics")
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    timestamp: float
+    state: JobStateChange
+    metrics: JobMetrics
+    def __init__(self, timestamp: _Optional[float] = ..., state: _Optional[_Union[JobStateChange, _Mapping]] = ..., metrics: _Optional[_Union[JobMetrics, _Mapping]] = ...) -> None: ...
+
+class JobStateChange(_message.Message):
+    __slots__ = ("state", "run_id", "start_time", "finish_time", "failure_message")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    FINISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    state: _jobs_pb2.Job.State
+    run_id: int
+    start_time: float
+    finish_time: float
+    failure_message: str
+    def __init__(self, state: _Optional[_Union[_jobs_pb2.Job.State, str]] = ..., run_id: _Optional[int] = ..., start_time: _Optional[float] = ..., finish_time: _Optional[float] = ..., failure_message: _Optional[str] = ...) -> None: ...
 
 class GetJobMetricsRequest(_message.Message):
     __slots__ = ("job_id",)

@@ -56,6 +56,11 @@ class JobMetricsServiceStub:
                 request_serializer=weir_dot_v1_dot_metrics__pb2.GetJobOutputRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.WatchJob = channel.unary_stream(
+                '/weir.v1.JobMetricsService/WatchJob',
+                request_serializer=weir_dot_v1_dot_metrics__pb2.WatchJobRequest.SerializeToString,
+                response_deserializer=weir_dot_v1_dot_metrics__pb2.JobWatchEvent.FromString,
+                _registered_method=True)
 
 
 class JobMetricsServiceServicer:
@@ -91,6 +96,18 @@ class JobMetricsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchJob(self, request, context):
+        """Beyond the spec: a live view of one job. The first event is the job's current state;
+        then each state change and a metrics snapshot about every second; the stream ends once
+        the job has reached a final state (after a last snapshot). Over REST it is a stream of
+        server-sent events. Served by the metrics service, which has the metrics at hand and
+        reads job states from the controller's store, so that watchers load neither the
+        controller nor the network with a per-second call each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobMetricsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +130,11 @@ def add_JobMetricsServiceServicer_to_server(servicer, server):
                     servicer.GetJobOutput,
                     request_deserializer=weir_dot_v1_dot_metrics__pb2.GetJobOutputRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'WatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJob,
+                    request_deserializer=weir_dot_v1_dot_metrics__pb2.WatchJobRequest.FromString,
+                    response_serializer=weir_dot_v1_dot_metrics__pb2.JobWatchEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -224,6 +246,33 @@ class JobMetricsService:
             '/weir.v1.JobMetricsService/GetJobOutput',
             weir_dot_v1_dot_metrics__pb2.GetJobOutputRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/weir.v1.JobMetricsService/WatchJob',
+            weir_dot_v1_dot_metrics__pb2.WatchJobRequest.SerializeToString,
+            weir_dot_v1_dot_metrics__pb2.JobWatchEvent.FromString,
             options,
             channel_credentials,
             insecure,

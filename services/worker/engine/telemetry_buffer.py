@@ -5,10 +5,16 @@ since the previous drain into one `ReportRequest`: counter deltas per operator s
 time fractions, latency histogram deltas, preview rows, log and error records. Everything
 is bounded: preview rows per operator, and log and error records per report (with a
 warning saying how many were dropped), so a noisy job cannot grow a worker's memory.
+
+`rebase()` makes the next drain report everything since the worker started instead of
+since the previous drain: for a metrics service that restarted and lost what it had
+aggregated (see telemetry_stream.py). So the buffer keeps the counters of ended tasks
+(the most recent `MAX_RETIRED_TASKS`) and each preview's count of rows reported so far.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +30,11 @@ MAX_LOG_RECORDS_PER_REPORT = 1000
 MAX_ERROR_RECORDS_PER_REPORT = 1000
 MAX_RECORD_CHARS = 4096
 MAX_MESSAGE_CHARS = 4096
+# Ended tasks whose counters a rebase can still report; a task's counters are a few hundred
+# bytes, and a task ended longer ago than this many others is not worth the memory.
+MAX_RETIRED_TASKS = 4096
+# (job, preview operator) pairs whose reported row counts a rebase can still report.
+MAX_PREVIEW_TOTALS = 4096
 
 LogLevel = logs_pb2.LogEntry.Level
 ErrorLevel = logs_pb2.JobError.Level
@@ -47,6 +58,10 @@ class TelemetryBuffer:
         self._lock = threading.Lock()
         self._max_preview_rows = max_preview_rows
         self._tasks: list[TaskMetrics] = []
+        # Ended and fully reported, kept for a rebase.
+        self._retired: collections.deque[TaskMetrics] = collections.deque(maxlen=MAX_RETIRED_TASKS)
+        # Rows received per preview and reported by past drains, for a rebase.
+        self._preview_reported: collections.OrderedDict[tuple[str, str], int] = collections.OrderedDict()
         self._previews: dict[tuple[str, str], _Preview] = {}
         self._logs: list[telemetry_pb2.JobLogRecord] = []
         self._errors: list[telemetry_pb2.JobErrorRecord] = []
@@ -156,9 +171,11 @@ class TelemetryBuffer:
             ended = [task.ended for task in self._tasks]
             for task in self._tasks:
                 report.subtasks.extend(self._subtask_reports(task))
+            self._retired.extend(task for task, gone in zip(self._tasks, ended, strict=True) if gone)
             self._tasks = [task for task, gone in zip(self._tasks, ended, strict=True) if not gone]
             for (job_id, operator_id), preview in self._previews.items():
                 if preview.received:
+                    self._count_preview_reported((job_id, operator_id), preview.received)
                     report.preview.append(
                         telemetry_pb2.PreviewBatch(
                             job_id=job_id,
@@ -180,6 +197,46 @@ class TelemetryBuffer:
                 self._dropped_notice(job_id, dropped_logs.get(job_id, 0), dropped_errors.get(job_id, 0))
             )
         return report
+
+    def _count_preview_reported(self, key: tuple[str, str], received: int) -> None:
+        self._preview_reported[key] = self._preview_reported.get(key, 0) + received
+        self._preview_reported.move_to_end(key)
+        while len(self._preview_reported) > MAX_PREVIEW_TOTALS:
+            self._preview_reported.popitem(last=False)
+
+    def rebase(
+        self,
+        logs: Sequence[telemetry_pb2.JobLogRecord] = (),
+        errors: Sequence[telemetry_pb2.JobErrorRecord] = (),
+        previews: Sequence[telemetry_pb2.PreviewBatch] = (),
+    ) -> None:
+        """Make the next drain report every count since this worker started (ended tasks
+        too, within `MAX_RETIRED_TASKS`), for a receiver that lost everything reported so
+        far. `logs`, `errors` and the rows of `previews` (reports it never applied) join the
+        next drain again; their counts are in the totals already."""
+        with self._lock:
+            self._tasks = [*self._retired, *self._tasks]
+            self._retired.clear()
+            for task in self._tasks:
+                for operator in task.operators:
+                    zeros = (0,) * len(operator.reported.latency_counts)
+                    operator.reported = CounterSnapshot(latency_counts=zeros)
+            for key, received in self._preview_reported.items():
+                self._previews.setdefault(key, _Preview()).received += received
+            self._preview_reported.clear()
+            for batch in previews:
+                preview = self._previews.setdefault((batch.job_id, batch.operator_id), _Preview())
+                room = self._max_preview_rows - len(preview.rows)
+                preview.rows[:0] = list(batch.rows_json)[: max(room, 0)]
+                preview.timestamp = max(preview.timestamp, batch.timestamp)
+            kept_logs = max(MAX_LOG_RECORDS_PER_REPORT - len(self._logs), 0)
+            self._logs[:0] = logs[:kept_logs]
+            for record in logs[kept_logs:]:
+                self._dropped_logs[record.job_id] = self._dropped_logs.get(record.job_id, 0) + 1
+            kept_errors = max(MAX_ERROR_RECORDS_PER_REPORT - len(self._errors), 0)
+            self._errors[:0] = errors[:kept_errors]
+            for record in errors[kept_errors:]:
+                self._dropped_errors[record.job_id] = self._dropped_errors.get(record.job_id, 0) + 1
 
     @staticmethod
     def _subtask_reports(task: TaskMetrics) -> list[telemetry_pb2.SubtaskReport]:
