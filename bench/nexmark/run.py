@@ -32,7 +32,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find queries.py
 
-from queries import QUERIES, UNSUPPORTED_YET, Query
+from queries import QUERIES, Query
 
 from services.worker.engine.nexmark.generator import GeneratorConfig, NexmarkGenerator
 from services.worker.engine.operators.nexmark import UNPACED_BLOCK_EVENTS
@@ -56,7 +56,7 @@ class Platform:
         port = _free_port()
         command = [sys.executable, "-m", "services.cli", "up", "--port", str(port)]
         command += ["--grpc-port", str(_free_port()), "--data-dir", str(data_dir)]
-        command += ["--workers", str(workers), "--slots", "4"]
+        command += ["--workers", str(workers), "--slots", "8"]
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.DEVNULL,
@@ -238,10 +238,6 @@ def main() -> None:
                     row.bare_per_core = bare
                     rows.append(row)
                     print(f"{row} (bare: {bare:,.0f} events per CPU second)", file=sys.stderr)
-            for name, select in UNSUPPORTED_YET:
-                if wanted and name not in wanted:
-                    continue
-                rows.append(on_platform(platform, name, select, args.events, parallelisms[0]))
         finally:
             platform.stop()
     print_table(rows, args.events)

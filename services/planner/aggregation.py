@@ -14,6 +14,14 @@ where the window aggregate emits the key columns, `_window_start`, `_window_end`
 struct (if selected) and one `_agg_<n>` column per distinct aggregate call, and the final
 projection rewrites the select list over those columns. Aggregation without a window
 (updating results) is not supported yet and says so.
+
+The results of a windowed aggregate (a subquery or view that selects its window) can be
+aggregated again by their window, as Arroyo's Nexmark q5 does:
+
+    SELECT max(num) AS maxn, window FROM (SELECT auction, count(*) AS num,
+        HOP(...) AS window FROM bids GROUP BY 1, window) GROUP BY window
+
+Their window column is then the GROUP BY window (`WINDOW_KIND_INPUT`).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from services.planner.expressions import (
 )
 from services.planner.intervals import interval_ms
 from services.planner.positions import SqlText
+from services.planner.window_join import WindowShape
 from services.worker.engine.expressions import ExpressionError, column_name
 from services.worker.engine.operators.aggregate_functions import FUNCTION_NAMES, compile_aggregates
 from services.worker.engine.operators.window_aggregate import WindowAggregateOperator
@@ -85,9 +94,15 @@ def is_aggregating(select: exp.Select) -> bool:
 
 
 def plan_window_aggregate(
-    select: exp.Select, scope: Scope, time_column: str | None, text: SqlText
+    select: exp.Select,
+    scope: Scope,
+    time_column: str | None,
+    text: SqlText,
+    input_window: WindowShape | None = None,
 ) -> WindowAggregatePlan:
-    return _WindowAggregatePlanner(select, scope, time_column, text).plan()
+    """`input_window`: the rows are a windowed aggregate's, with this window (which GROUP
+    BY may name as the window)."""
+    return _WindowAggregatePlanner(select, scope, time_column, text, input_window).plan()
 
 
 def _normalized(node: exp.Expression, scope: Scope) -> str:
@@ -107,8 +122,18 @@ def _normalized(node: exp.Expression, scope: Scope) -> str:
 
 
 class _WindowAggregatePlanner:
-    def __init__(self, select: exp.Select, scope: Scope, time_column: str | None, text: SqlText) -> None:
+    def __init__(
+        self,
+        select: exp.Select,
+        scope: Scope,
+        time_column: str | None,
+        text: SqlText,
+        input_window: WindowShape | None,
+    ) -> None:
         self.select = select
+        self.input_window = input_window
+        # GROUP BY names the input's window column.
+        self.input_grouped = False
         self.scope = scope
         self.time_column = time_column
         self.text = text
@@ -133,7 +158,21 @@ class _WindowAggregatePlanner:
                     raise text.error(f"GROUP BY {key.upper().replace('_', ' ')} is not supported", group)
             for node in group.expressions:
                 self._group_key(node)
-        if self.window is None:
+        if self.input_window is not None and self.window is None:
+            if not self.input_grouped:
+                raise text.error(
+                    "aggregating the results of a windowed aggregate needs GROUP BY their window "
+                    f"column {self.input_window.column!r}",
+                    group or self.items[0],
+                )
+            self.window_alias = self.input_window.column
+        elif self.input_window is not None:
+            raise text.error(
+                "the results of a windowed aggregate are aggregated again by their own window: "
+                f"GROUP BY {self.input_window.column}, not a new window",
+                self.window,
+            )
+        elif self.window is None:
             culprit = group or self.select.args.get("having") or self.items[0]
             raise text.error(
                 "aggregation needs a time window in GROUP BY: TUMBLE(INTERVAL ...), "
@@ -142,9 +181,17 @@ class _WindowAggregatePlanner:
                 culprit,
             )
         for item in self.items:
-            if isinstance(item, exp.Alias) and self._same_window(item.this):
+            if isinstance(item, exp.Alias) and (
+                self._same_window(item.this) or self._is_input_window(item.this)
+            ):
                 self.window_alias = column_name(item.args["alias"])
-        self._window_spec(self.window)
+        if self.window is not None:
+            self._window_spec(self.window)
+        else:
+            assert self.input_window is not None
+            self.spec.window = WindowKind.WINDOW_KIND_INPUT
+            self.spec.size_ms = self.input_window.size_ms
+            self.spec.input_window_column = self.input_window.column
 
         input_schema = RowSchema([*self.scope.schema, *self.key_fields])
         rewritten = [(self._output_name(item), self._rewrite(item), item) for item in self.items]
@@ -204,8 +251,13 @@ class _WindowAggregatePlanner:
                 for item in self.items:
                     if isinstance(item, exp.Alias) and column_name(item.args["alias"]) == name:
                         target = item.this
+        if self._is_input_window(target):
+            if self.window is not None:
+                raise text.error("GROUP BY can have only one window", node)
+            self.input_grouped = True
+            return
         if is_window_call(target):
-            if self.window is not None and not self._same_window(target):
+            if (self.window is not None and not self._same_window(target)) or self.input_grouped:
                 raise text.error("GROUP BY can have only one window", node)
             assert isinstance(target, exp.Anonymous)
             self.window = target
@@ -229,6 +281,21 @@ class _WindowAggregatePlanner:
             )
             self.key_fields.append(Field(name, compiled.dtype, compiled.nullable))
         self.keys[normalized] = name
+
+    def _is_input_window(self, node: exp.Expression) -> bool:
+        """Whether `node` names the input's window column."""
+        if self.input_window is None or not isinstance(node, exp.Column):
+            return False
+        qualifier = node.args.get("table")
+        return (
+            isinstance(node.this, exp.Identifier)
+            and column_name(node.this) == self.input_window.column
+            and not node.args.get("db")
+            and (
+                qualifier is None
+                or (isinstance(qualifier, exp.Identifier) and column_name(qualifier) == self.scope.qualifier)
+            )
+        )
 
     def _same_window(self, node: exp.Expression) -> bool:
         return self.window is not None and is_window_call(node) and node == self.window
@@ -297,6 +364,9 @@ class _WindowAggregatePlanner:
         if is_window_call(node):
             if not self._same_window(node):
                 raise text.error("a window function must also be in GROUP BY", node)
+            self.window_selected = True
+            return self._output_column(self.window_alias or DEFAULT_WINDOW_COLUMN)
+        if self.input_grouped and self._is_input_window(node):
             self.window_selected = True
             return self._output_column(self.window_alias or DEFAULT_WINDOW_COLUMN)
         if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier):

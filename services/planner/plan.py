@@ -9,6 +9,8 @@ read, as subqueries in FROM are); each `SELECT` (its rows go to a preview sink, 
       -> [windowed GROUP BY: see aggregation.py] -> [project, unless the same columns] -> sink
 
 `UNION ALL` projects its branches to common columns and joins them in a union operator;
+`A JOIN B ON A.k = B.k AND A.window = B.window` of two windowed aggregates is a window
+join (window_join.py), both sides shuffled by their keys into the join operator;
 all INSERTs into one table feed its one sink operator. Operators get the job's
 parallelism (a window without GROUP BY keys gets one subtask) and are joined by forward
 edges, except the key-by shuffle before a window aggregate; chaining.py decides which run
@@ -38,10 +40,19 @@ from services.planner.expressions import (
 )
 from services.planner.positions import SqlText
 from services.planner.sql import parse_statements
+from services.planner.window_join import (
+    LEFT_MARKER,
+    JoinSide,
+    WindowKind,
+    WindowShape,
+    join_condition,
+    qualify_join_columns,
+)
 from services.worker.engine.expressions import column_name
 from services.worker.engine.operators.preview_sink import PreviewSink
 from services.worker.engine.operators.union import UnionOperator
 from services.worker.engine.operators.window_aggregate import WindowAggregateOperator
+from services.worker.engine.operators.window_join import WindowJoinOperator
 from services.worker.engine.operators.window_watermark import WatermarkOperator
 from services.worker.engine.row_schema import Field, RowSchema
 from services.worker.engine.sql_dialect import SQL_DIALECT
@@ -56,7 +67,6 @@ Query = exp.Select | exp.Union
 # SELECT clauses not supported yet, by sqlglot argument name, as the user wrote them.
 _CLAUSES = {
     "distinct": "DISTINCT",
-    "joins": "JOIN",
     "laterals": "LATERAL",
     "qualify": "QUALIFY",
     "windows": "WINDOW",
@@ -68,7 +78,7 @@ _CLAUSES = {
     "into": "SELECT INTO",
     "pivots": "PIVOT",
 }
-_SUPPORTED_SELECT_ARGS = {"expressions", "from_", "where"}
+_SUPPORTED_SELECT_ARGS = {"expressions", "from_", "where", "joins"}
 _AGGREGATE_SELECT_ARGS = {"group", "having"}
 
 
@@ -101,12 +111,14 @@ def plan_query(query: str, parallelism: int, paths: PathPolicy) -> dataflow_pb2.
 class _Relation:
     """What a FROM clause reads: the operator producing its rows, their scope, and their
     event time column (None: processing time). `windowed`: the rows are results of a
-    windowed aggregate, which have no event time of their own (yet)."""
+    windowed aggregate, which have no event time of their own (yet); `window`: their
+    window and the column holding it, if they have one (what a window join joins on)."""
 
     upstream: str
     scope: Scope
     time_column: str | None
     windowed: bool = False
+    window: WindowShape | None = None
 
 
 class _Planner:
@@ -125,6 +137,14 @@ class _Planner:
         self.views: dict[str, Query] = {} if views is None else views
         # Table name -> its sink operator and the columns written to it.
         self.sinks: dict[str, tuple[str, RowSchema]] = {}
+        # Table name -> the operator its rows come from (its source, or the watermark after
+        # it) and their event time column, for the statement being planned: a table read
+        # twice by one query (a self-join, a UNION ALL) is read once and feeds every
+        # reader, while separate statements stay separate pipelines.
+        self.sources: dict[str, tuple[str, str | None]] = {}
+        # The same, for subqueries and views: one read twice in a statement (Nexmark q5
+        # counts bids per auction for both sides of its join) is computed once.
+        self.derived: dict[str, _Relation] = {}
 
     def statement(self, statement: exp.Expression) -> None:
         if isinstance(statement, exp.Create) and str(statement.args.get("kind") or "").upper() == "VIEW":
@@ -139,11 +159,18 @@ class _Planner:
                 raise self.text.error(f"{column_name(name.this)!r} is already defined as a view", name)
             self.catalog.define(statement)
         elif isinstance(statement, exp.Insert):
+            self._new_pipeline()
             self._insert(statement)
         elif isinstance(statement, exp.Select | exp.Union):
+            self._new_pipeline()
             self._select(statement, sink=None)
         else:
             raise self.text.error(_unsupported_statement(statement), statement)
+
+    def _new_pipeline(self) -> None:
+        """Each statement reads its tables and computes its subqueries anew."""
+        self.sources.clear()
+        self.derived.clear()
 
     def _view(self, statement: exp.Create) -> None:
         text = self.text
@@ -260,7 +287,10 @@ class _Planner:
         from_ = select.args.get("from_")
         if from_ is None:
             raise text.error("SELECT needs a FROM clause naming a table", select)
-        relation = self._from(from_.this)
+        joins = select.args.get("joins") or []
+        if len(joins) > 1:
+            raise text.error("a query can join two inputs; nest subqueries to join more", joins[1])
+        relation = self._join(from_.this, joins[0], select) if joins else self._from(from_.this)
         where = select.args.get("where")
         if where is not None:
             predicate = resolve_references(where.this, relation.scope, text)
@@ -268,9 +298,13 @@ class _Planner:
             relation = replace(relation, upstream=self._filter(relation.upstream, predicate))
         if not aggregating:
             return relation, select_outputs(list(select.expressions), relation.scope, text)
-        if relation.windowed:
+        if relation.windowed and (
+            relation.window is None or relation.window.kind == WindowKind.WINDOW_KIND_SESSION
+        ):
             raise text.error(
-                "aggregating the results of a windowed aggregate is not supported yet", select.expressions[0]
+                "aggregating the results of a windowed aggregate is only supported by their tumbling "
+                "or hopping window (select the window in the subquery, then GROUP BY it)",
+                select.expressions[0],
             )
         return self._window_aggregate(select, relation)
 
@@ -294,6 +328,9 @@ class _Planner:
             raise text.error(
                 f"table {table.name!r} (connector {table.connector.name!r}) cannot be read", node
             )
+        read = self.sources.get(table.name)
+        if read is not None:
+            return _Relation(read[0], Scope(table.name, alias, table.schema), read[1])
         builder = self.builder
         assert table.connector.source is not None
         upstream = builder.add(
@@ -316,16 +353,134 @@ class _Planner:
             builder.connect(upstream, watermark_id)
             upstream = watermark_id
         time_column = table.event_time.column if table.event_time else None
+        self.sources[table.name] = (upstream, time_column)
         return _Relation(upstream, Scope(table.name, alias, table.schema), time_column)
 
     def _derived(self, select: Query, name: str, alias: str | None) -> _Relation:
         """A view or subquery as a relation: its query's output columns."""
+        key = select.sql(dialect=SQL_DIALECT)
+        known = self.derived.get(key)
+        if known is not None:
+            return replace(known, scope=Scope(name, alias, known.scope.schema))
+        relation = self._derived_anew(select, name, alias)
+        self.derived[key] = relation
+        return relation
+
+    def _derived_anew(self, select: Query, name: str, alias: str | None) -> _Relation:
         inner, outputs = self._query(select)
         upstream = self._project(inner, outputs)
         schema = RowSchema(Field(o.name, o.compiled.dtype, o.compiled.nullable) for o in outputs)
+        window = None
+        if inner.window is not None:
+            window_column = _passed_column(inner.window.column, outputs)
+            if window_column is not None:
+                window = replace(inner.window, column=window_column)
         return _Relation(
-            upstream, Scope(name, alias, schema), _passed_time_column(inner, outputs), inner.windowed
+            upstream,
+            Scope(name, alias, schema),
+            _passed_time_column(inner, outputs),
+            inner.windowed,
+            window,
         )
+
+    def _join(self, left_node: exp.Expression, join: exp.Join, select: exp.Select) -> _Relation:
+        """`left JOIN right ON ...`, as a window join (see window_join.py): both sides
+        shuffled by their join keys into the join operator, the left side first projected
+        with its marker column. The select list and WHERE of `select` are rewritten to
+        refer to the join's output columns."""
+        text = self.text
+        for key in ("side", "method"):
+            if join.args.get(key):
+                side = str(join.args[key]).upper()
+                raise text.error(
+                    f"{side} joins are not supported; a window join is an inner JOIN ... ON", join
+                )
+        if join.args.get("using") or join.args.get("match_condition"):
+            raise text.error("only JOIN ... ON is supported: ON A.x = B.x AND A.window = B.window", join)
+        kind = str(join.args.get("kind") or "").upper()
+        if kind not in ("", "INNER"):
+            raise text.error(f"{kind} JOIN is not supported; a window join is an inner JOIN ... ON", join)
+        on = join.args.get("on")
+        if on is None:
+            raise text.error("a join needs ON ... with its windows equal (A.window = B.window)", join)
+        sides = []
+        for node in (left_node, join.this):
+            relation = self._from(node)
+            if relation.window is None or relation.window.kind == WindowKind.WINDOW_KIND_SESSION:
+                raise text.error(
+                    "only window joins are supported: each side must be a windowed aggregate that "
+                    "selects its tumbling or hopping window (SELECT ..., TUMBLE(...) AS window ... "
+                    "GROUP BY ...)",
+                    node,
+                )
+            sides.append((relation, node))
+        (left_relation, left_node), (right_relation, right_node) = sides
+        joined = []
+        for relation, node in sides:
+            assert relation.window is not None
+            if relation.scope.schema.get(LEFT_MARKER) is not None:
+                raise text.error(f"the column name {LEFT_MARKER!r} is reserved for window joins", node)
+            joined.append(JoinSide(relation.scope.qualifier, relation.scope.schema, relation.window))
+        left, right = joined
+        if left.qualifier == right.qualifier:
+            raise text.error(
+                f"both sides of the join are named {left.qualifier!r}; give them different aliases",
+                right_node.args.get("alias") or right_node,
+            )
+        if not left.window.same_windows(right.window):
+            raise text.error(
+                f"a window join needs the same window on both sides, not {left.window.describe()} and "
+                f"{right.window.describe()}",
+                on,
+            )
+        if left.window.event_time != right.window.event_time:
+            raise text.error("a window join needs both sides in event time or both in processing time", on)
+        condition = join_condition(on, left, right, text)
+        builder = self.builder
+        marked = [
+            OutputColumn(
+                f.name,
+                column_reference(f.name),
+                compile_checked(column_reference(f.name), left.schema, text),
+                on,
+            )
+            for f in left.schema
+        ]
+        marker = exp.Boolean(this=True)
+        marked.append(OutputColumn(LEFT_MARKER, marker, compile_checked(marker, left.schema, text), on))
+        left_upstream = self._project(left_relation, marked)
+        marked_schema = RowSchema(Field(o.name, o.compiled.dtype, o.compiled.nullable) for o in marked)
+        spec = dataflow_pb2.WindowJoinSpec(
+            left_schema=marked_schema.to_columns(),
+            right_schema=right.schema.to_columns(),
+            left_keys=condition.left_keys,
+            right_keys=condition.right_keys,
+            left_window_column=left.window.column,
+            right_window_column=right.window.column,
+            left_qualifier=left.qualifier,
+            right_qualifier=right.qualifier,
+            side_column=LEFT_MARKER,
+        )
+        # Without keys every row of a window meets every other, so one subtask holds them.
+        join_id = builder.add(
+            "join",
+            WindowJoinOperator.operator_name,
+            Kind.KIND_TRANSFORM,
+            None if condition.left_keys else 1,
+            window_join=spec,
+        )
+        builder.shuffle(left_upstream, join_id, condition.left_keys)
+        builder.shuffle(right_relation.upstream, join_id, condition.right_keys)
+        operator = dataflow_pb2.Operator(id=join_id, window_join=spec)
+        schema = WindowJoinOperator(operator, marked_schema).output_schema
+        select.set(
+            "expressions", [qualify_join_columns(item, left, right, text) for item in select.expressions]
+        )
+        where = select.args.get("where")
+        if where is not None:
+            where.set("this", qualify_join_columns(where.this, left, right, text))
+        window = replace(left.window, column=left.output_name(left.window.column))
+        return _Relation(join_id, Scope("join", None, schema), None, windowed=True, window=window)
 
     def _union(self, union: exp.Union) -> tuple[_Relation, list[OutputColumn]]:
         """UNION ALL: each branch projected to the first branch's column names and to
@@ -368,7 +523,11 @@ class _Planner:
                     )
                 compiled = compile_checked(node, relation.scope.schema, text)
                 aligned.append(OutputColumn(target.name, node, compiled, output.item))
-            upstreams.append((self._project(relation, aligned), _passed_time_column(relation, aligned)))
+            # Two branches reading one table unchanged must still be two edges into the union.
+            repeated = relation.upstream in {upstream for upstream, _ in upstreams}
+            upstreams.append(
+                (self._project(relation, aligned, always=repeated), _passed_time_column(relation, aligned))
+            )
         parallelisms = {builder.parallelism_of(upstream) for upstream, _ in upstreams}
         if len(parallelisms) > 1:
             raise text.error(
@@ -407,9 +566,10 @@ class _Planner:
         ]
         return relation, outputs
 
-    def _project(self, relation: _Relation, outputs: list[OutputColumn]) -> str:
-        """Compute `outputs` after `relation` (nothing to do if they are its columns)."""
-        if _is_identity(outputs, relation.scope.schema):
+    def _project(self, relation: _Relation, outputs: list[OutputColumn], always: bool = False) -> str:
+        """Compute `outputs` after `relation` (nothing to do if they are its columns,
+        unless `always`)."""
+        if not always and _is_identity(outputs, relation.scope.schema):
             return relation.upstream
         builder = self.builder
         project_id = builder.add(
@@ -442,7 +602,7 @@ class _Planner:
         """Plan a windowed GROUP BY after `relation`; returns the relation of the window's
         output and the select list over it."""
         builder = self.builder
-        plan = plan_window_aggregate(select, relation.scope, relation.time_column, self.text)
+        plan = plan_window_aggregate(select, relation.scope, relation.time_column, self.text, relation.window)
         upstream = relation.upstream
         if plan.pre_project is not None:
             keys_id = builder.add(
@@ -466,7 +626,12 @@ class _Planner:
         upstream = window_id
         if plan.having is not None:
             upstream = self._filter(upstream, plan.having)
-        return _Relation(upstream, plan.output_scope, None, windowed=True), plan.outputs
+        return (
+            _Relation(
+                upstream, plan.output_scope, None, windowed=True, window=_window_after(plan.spec, relation)
+            ),
+            plan.outputs,
+        )
 
     def _fit_to_sink(
         self, outputs: list[OutputColumn], sink: TableDef, scope: Scope, select: exp.Select
@@ -503,6 +668,15 @@ class _Planner:
         return fitted
 
 
+def _window_after(spec: dataflow_pb2.WindowAggregateSpec, relation: _Relation) -> WindowShape | None:
+    """The window of a window aggregate's output: its own, or the input's it grouped by."""
+    if not spec.window_column:
+        return None
+    if spec.window == WindowKind.WINDOW_KIND_INPUT and relation.window is not None:
+        return replace(relation.window, column=spec.window_column)
+    return WindowShape.of(spec)
+
+
 def _is_identity(outputs: list[OutputColumn], schema: RowSchema) -> bool:
     """Whether the outputs are exactly the input columns, in order (no project needed)."""
     if [o.name for o in outputs] != list(schema.names):
@@ -518,14 +692,20 @@ def _is_identity(outputs: list[OutputColumn], schema: RowSchema) -> bool:
 def _passed_time_column(relation: _Relation, outputs: list[OutputColumn]) -> str | None:
     """The name under which `outputs` pass on the relation's event time column unchanged
     (event time carries through views, subqueries and unions), or None."""
+    if relation.time_column is None:
+        return None
+    return _passed_column(relation.time_column, outputs)
+
+
+def _passed_column(name: str, outputs: list[OutputColumn]) -> str | None:
+    """The name under which `outputs` pass on the column `name` unchanged, or None."""
     for output in outputs:
         node = output.node
         if (
-            relation.time_column is not None
-            and isinstance(node, exp.Column)
+            isinstance(node, exp.Column)
             and isinstance(node.this, exp.Identifier)
             and not node.table
-            and column_name(node.this) == relation.time_column
+            and column_name(node.this) == name
         ):
             return output.name
     return None

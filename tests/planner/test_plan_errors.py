@@ -163,8 +163,8 @@ def plan_error(query: str, parallelism: int = 1) -> PlanError:
         (
             HEADER + "SELECT a.counter FROM impulse a JOIN impulse b ON a.counter = b.counter",
             2,
-            38,
-            "JOIN is not supported yet",
+            23,
+            "only window joins are supported",
         ),
         (
             HEADER + "SELECT counter FROM impulse WHERE counter = (SELECT 1)",

@@ -47,7 +47,7 @@ def test_a_view_is_planned_where_it_is_read() -> None:
             "GROUP BY counter, TUMBLE(INTERVAL '1' SECOND)) GROUP BY TUMBLE(INTERVAL '1' SECOND)",
             2,
             8,
-            "aggregating the results of a windowed aggregate is not supported yet",
+            "aggregating the results of a windowed aggregate is only supported by their tumbling or hopping",
         ),
     ],
 )
@@ -66,19 +66,27 @@ def test_union_all_aligns_the_branches_and_feeds_one_union_operator() -> None:
         NO_PATHS,
     )
     operators = {op.id: op for op in dataflow.operators}
-    projects = [operators[f"project_{n}"].project.columns for n in (5, 6, 7)]
+    projects = [operators[f"project_{n}"].project.columns for n in (3, 4, 5)]
     # Names from the first branch, types widened to the common one (DOUBLE).
     assert [[(c.name, c.sql) for c in columns] for columns in projects] == [
         [("c", "CAST(counter AS DOUBLE)")],
         [("c", "CAST(counter AS DOUBLE) / 2")],
         [("c", "CAST(subtask_index AS DOUBLE)")],
     ]
-    assert operators["union_8"].WhichOneof("spec") == "union"
-    into_union = [e for e in dataflow.edges if e.target_operator_id == "union_8"]
+    # The table is read once, by one source feeding the three branches.
+    assert [op.id for op in dataflow.operators if op.WhichOneof("spec") == "source"] == ["source_1"]
+    assert operators["union_6"].WhichOneof("spec") == "union"
+    into_union = [e for e in dataflow.edges if e.target_operator_id == "union_6"]
     assert [(e.source_operator_id, e.kind) for e in into_union] == [
-        (f"project_{n}", dataflow_pb2.Edge.KIND_FORWARD) for n in (5, 6, 7)
+        (f"project_{n}", dataflow_pb2.Edge.KIND_FORWARD) for n in (3, 4, 5)
     ]
-    assert chain_operators(dataflow)[-1] == Chain(("union_8", "sink_9"), 2)
+    assert chain_operators(dataflow)[-1] == Chain(("union_6", "sink_7"), 2)
+
+
+def test_a_table_unioned_with_itself_unchanged_feeds_the_union_twice() -> None:
+    dataflow = plan_query(IMPULSE + "SELECT * FROM impulse UNION ALL SELECT * FROM impulse", 1, NO_PATHS)
+    into_union = [e.source_operator_id for e in dataflow.edges if e.target_operator_id == "union_3"]
+    assert into_union == ["source_1", "project_2"]
 
 
 def test_inserts_into_one_table_share_its_sink() -> None:

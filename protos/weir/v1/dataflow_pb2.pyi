@@ -16,7 +16,7 @@ class Dataflow(_message.Message):
     def __init__(self, operators: _Optional[_Iterable[_Union[Operator, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
 
 class Operator(_message.Message):
-    __slots__ = ("id", "name", "kind", "parallelism", "source", "filter", "project", "sink", "watermark", "window_aggregate", "union")
+    __slots__ = ("id", "name", "kind", "parallelism", "source", "filter", "project", "sink", "watermark", "window_aggregate", "union", "window_join")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[Operator.Kind]
@@ -38,6 +38,7 @@ class Operator(_message.Message):
     WATERMARK_FIELD_NUMBER: _ClassVar[int]
     WINDOW_AGGREGATE_FIELD_NUMBER: _ClassVar[int]
     UNION_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_JOIN_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     kind: Operator.Kind
@@ -49,7 +50,8 @@ class Operator(_message.Message):
     watermark: WatermarkSpec
     window_aggregate: WindowAggregateSpec
     union: UnionSpec
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[Operator.Kind, str]] = ..., parallelism: _Optional[int] = ..., source: _Optional[_Union[SourceSpec, _Mapping]] = ..., filter: _Optional[_Union[FilterSpec, _Mapping]] = ..., project: _Optional[_Union[ProjectSpec, _Mapping]] = ..., sink: _Optional[_Union[SinkSpec, _Mapping]] = ..., watermark: _Optional[_Union[WatermarkSpec, _Mapping]] = ..., window_aggregate: _Optional[_Union[WindowAggregateSpec, _Mapping]] = ..., union: _Optional[_Union[UnionSpec, _Mapping]] = ...) -> None: ...
+    window_join: WindowJoinSpec
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[Operator.Kind, str]] = ..., parallelism: _Optional[int] = ..., source: _Optional[_Union[SourceSpec, _Mapping]] = ..., filter: _Optional[_Union[FilterSpec, _Mapping]] = ..., project: _Optional[_Union[ProjectSpec, _Mapping]] = ..., sink: _Optional[_Union[SinkSpec, _Mapping]] = ..., watermark: _Optional[_Union[WatermarkSpec, _Mapping]] = ..., window_aggregate: _Optional[_Union[WindowAggregateSpec, _Mapping]] = ..., union: _Optional[_Union[UnionSpec, _Mapping]] = ..., window_join: _Optional[_Union[WindowJoinSpec, _Mapping]] = ...) -> None: ...
 
 class SourceSpec(_message.Message):
     __slots__ = ("connector", "options", "schema")
@@ -97,17 +99,19 @@ class WatermarkSpec(_message.Message):
     def __init__(self, time_column: _Optional[str] = ..., delay_ms: _Optional[int] = ...) -> None: ...
 
 class WindowAggregateSpec(_message.Message):
-    __slots__ = ("window", "size_ms", "slide_ms", "gap_ms", "time_column", "key_columns", "aggregates", "window_column")
+    __slots__ = ("window", "size_ms", "slide_ms", "gap_ms", "time_column", "key_columns", "aggregates", "window_column", "input_window_column")
     class WindowKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         WINDOW_KIND_UNSPECIFIED: _ClassVar[WindowAggregateSpec.WindowKind]
         WINDOW_KIND_TUMBLE: _ClassVar[WindowAggregateSpec.WindowKind]
         WINDOW_KIND_HOP: _ClassVar[WindowAggregateSpec.WindowKind]
         WINDOW_KIND_SESSION: _ClassVar[WindowAggregateSpec.WindowKind]
+        WINDOW_KIND_INPUT: _ClassVar[WindowAggregateSpec.WindowKind]
     WINDOW_KIND_UNSPECIFIED: WindowAggregateSpec.WindowKind
     WINDOW_KIND_TUMBLE: WindowAggregateSpec.WindowKind
     WINDOW_KIND_HOP: WindowAggregateSpec.WindowKind
     WINDOW_KIND_SESSION: WindowAggregateSpec.WindowKind
+    WINDOW_KIND_INPUT: WindowAggregateSpec.WindowKind
     WINDOW_FIELD_NUMBER: _ClassVar[int]
     SIZE_MS_FIELD_NUMBER: _ClassVar[int]
     SLIDE_MS_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +120,7 @@ class WindowAggregateSpec(_message.Message):
     KEY_COLUMNS_FIELD_NUMBER: _ClassVar[int]
     AGGREGATES_FIELD_NUMBER: _ClassVar[int]
     WINDOW_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    INPUT_WINDOW_COLUMN_FIELD_NUMBER: _ClassVar[int]
     window: WindowAggregateSpec.WindowKind
     size_ms: int
     slide_ms: int
@@ -124,7 +129,8 @@ class WindowAggregateSpec(_message.Message):
     key_columns: _containers.RepeatedScalarFieldContainer[str]
     aggregates: _containers.RepeatedCompositeFieldContainer[Aggregate]
     window_column: str
-    def __init__(self, window: _Optional[_Union[WindowAggregateSpec.WindowKind, str]] = ..., size_ms: _Optional[int] = ..., slide_ms: _Optional[int] = ..., gap_ms: _Optional[int] = ..., time_column: _Optional[str] = ..., key_columns: _Optional[_Iterable[str]] = ..., aggregates: _Optional[_Iterable[_Union[Aggregate, _Mapping]]] = ..., window_column: _Optional[str] = ...) -> None: ...
+    input_window_column: str
+    def __init__(self, window: _Optional[_Union[WindowAggregateSpec.WindowKind, str]] = ..., size_ms: _Optional[int] = ..., slide_ms: _Optional[int] = ..., gap_ms: _Optional[int] = ..., time_column: _Optional[str] = ..., key_columns: _Optional[_Iterable[str]] = ..., aggregates: _Optional[_Iterable[_Union[Aggregate, _Mapping]]] = ..., window_column: _Optional[str] = ..., input_window_column: _Optional[str] = ...) -> None: ...
 
 class Aggregate(_message.Message):
     __slots__ = ("function", "argument", "distinct", "name")
@@ -155,6 +161,28 @@ class Aggregate(_message.Message):
 class UnionSpec(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class WindowJoinSpec(_message.Message):
+    __slots__ = ("left_schema", "right_schema", "left_keys", "right_keys", "left_window_column", "right_window_column", "left_qualifier", "right_qualifier", "side_column")
+    LEFT_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    RIGHT_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    LEFT_KEYS_FIELD_NUMBER: _ClassVar[int]
+    RIGHT_KEYS_FIELD_NUMBER: _ClassVar[int]
+    LEFT_WINDOW_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    RIGHT_WINDOW_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    LEFT_QUALIFIER_FIELD_NUMBER: _ClassVar[int]
+    RIGHT_QUALIFIER_FIELD_NUMBER: _ClassVar[int]
+    SIDE_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    left_schema: _containers.RepeatedCompositeFieldContainer[Column]
+    right_schema: _containers.RepeatedCompositeFieldContainer[Column]
+    left_keys: _containers.RepeatedScalarFieldContainer[str]
+    right_keys: _containers.RepeatedScalarFieldContainer[str]
+    left_window_column: str
+    right_window_column: str
+    left_qualifier: str
+    right_qualifier: str
+    side_column: str
+    def __init__(self, left_schema: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., right_schema: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., left_keys: _Optional[_Iterable[str]] = ..., right_keys: _Optional[_Iterable[str]] = ..., left_window_column: _Optional[str] = ..., right_window_column: _Optional[str] = ..., left_qualifier: _Optional[str] = ..., right_qualifier: _Optional[str] = ..., side_column: _Optional[str] = ...) -> None: ...
 
 class SinkSpec(_message.Message):
     __slots__ = ("connector", "options")

@@ -18,6 +18,7 @@ from services.worker.engine.operators.project import ProjectOperator
 from services.worker.engine.operators.single_file import SingleFileSink, SingleFileSource
 from services.worker.engine.operators.union import UnionOperator
 from services.worker.engine.operators.window_aggregate import WindowAggregateOperator
+from services.worker.engine.operators.window_join import WindowJoinOperator
 from services.worker.engine.operators.window_watermark import WatermarkOperator
 from services.worker.engine.row_schema import RowSchema
 from weir.v1 import dataflow_pb2
@@ -58,6 +59,8 @@ def build_operator(spec: dataflow_pb2.Operator, input_schema: RowSchema) -> Oper
         return WindowAggregateOperator(spec, input_schema)
     if kind == "union":
         return UnionOperator(spec, input_schema)
+    if kind == "window_join":
+        return WindowJoinOperator(spec, input_schema)
     if kind == "sink":
         sink_class = SINK_CONNECTORS.get(spec.sink.connector)
         if sink_class is None:

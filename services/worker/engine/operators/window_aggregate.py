@@ -8,7 +8,13 @@ processing time when the clock does, and everything still open when the input en
 Event time is the plan's `time_column`. Rows at or before the latest watermark are late:
 they are dropped and counted in the operator's `warnings` (with one log line the first
 time), since their windows may already be out. Rows without an event time are dropped
-and counted the same way. In processing time a row's time is its arrival here.
+and counted the same way. In processing time a row's time is its arrival here, and the
+operator passes on the clock as a watermark once per window period (after the windows it
+completed), so that a window join downstream knows when both its inputs emitted a window.
+
+Rows that already carry a window (`WINDOW_KIND_INPUT`: the results of a windowed aggregate,
+grouped again by their window, as Nexmark q5's maximum count per window) are aggregated
+into that window, which is emitted when the watermark passes its end.
 
 Output rows, per window sorted by window start then key: the key columns,
 `_window_start` and `_window_end` (TIMESTAMP), the optional `window` struct, the aggregates.
@@ -82,12 +88,28 @@ class WindowAggregateOperator(Operator):
             self._windows = PaneWindows(
                 self._group, aggregates, window.size_ms * 1000, window.slide_ms * 1000
             )
+        elif window.window == WindowKind.WINDOW_KIND_INPUT:
+            _check_positive("size", window.size_ms)
+            field = input_schema.get(window.input_window_column)
+            if field is None or not isinstance(field.dtype, pl.Struct):
+                raise ValueError(
+                    f"input window column {window.input_window_column!r} is not a window struct "
+                    f"column of {input_schema}"
+                )
+            size = window.size_ms * 1000
+            self._windows = PaneWindows(self._group, aggregates, size, size, aligned=True)
         elif window.window == WindowKind.WINDOW_KIND_SESSION:
             _check_positive("gap", window.gap_ms)
             self._windows = SessionWindows(self._group, aggregates, window.gap_ms * 1000)
         else:
             raise ValueError(f"operator {spec.id} has no window kind")
         self._window_column = window.window_column
+        # Windows from upstream: a row's time is its window's start, and its window is
+        # complete when the watermark passes the end, as in event time.
+        self._input_window = (
+            window.input_window_column if window.window == WindowKind.WINDOW_KIND_INPUT else ""
+        )
+        self._watermark_driven = bool(self._time_column or self._input_window)
         fields = [f for k in self._keys for f in input_schema if f.name == k]
         fields += [Field(START, _TIMESTAMP, False), Field(END, _TIMESTAMP, False)]
         if self._window_column:
@@ -98,6 +120,9 @@ class WindowAggregateOperator(Operator):
         # Event time before which rows are late (and windows ending there are out).
         self._late_before = _NO_TIME
         self._warned_late = False
+        # Processing time: the clock's watermarks go out once per slide (or gap).
+        self._clock_period = (window.slide_ms or window.size_ms or window.gap_ms) * 1000
+        self._next_clock_watermark = _NO_TIME
         self._restored: list[pa.Table] | None = None
 
     def open(self, context: OperatorContext) -> None:
@@ -109,7 +134,10 @@ class WindowAggregateOperator(Operator):
     def process_batch(self, batch: Batch, output: Output) -> None:
         frame = to_frame(batch.data)
         check_guards(frame, self._guards)
-        if self._time_column:
+        if self._input_window:
+            starts = pl.col(self._input_window).struct.field("start").dt.epoch("us")
+            frame = frame.with_columns(starts.alias(TIME))
+        elif self._time_column:
             times = pl.col(self._time_column).dt.epoch("us")
             frame = frame.with_columns(times.alias(TIME))
             on_time = frame.filter(pl.col(TIME) >= self._late_before)
@@ -119,6 +147,7 @@ class WindowAggregateOperator(Operator):
         else:
             now = time.time_ns() // 1000
             self._emit(self._windows.emit(now), batch.read_time_ns, output)
+            self._pass_clock(now, output)
             frame = frame.with_columns(pl.lit(now, pl.Int64).alias(TIME))
         if not self._keys:
             frame = frame.with_columns(pl.lit(True).alias(_GLOBAL_KEY))
@@ -127,14 +156,23 @@ class WindowAggregateOperator(Operator):
 
     def process_control(self, message: ControlMessage, output: Output) -> None:
         if isinstance(message, Watermark):
-            before = (message.timestamp_ms + 1) * 1000 if self._time_column else time.time_ns() // 1000
-            if self._time_column:
+            before = (message.timestamp_ms + 1) * 1000 if self._watermark_driven else time.time_ns() // 1000
+            if self._watermark_driven:
                 self._late_before = max(self._late_before, before)
             self._emit(self._windows.emit(before), time.time_ns(), output)
         output.emit(message)
 
     def finish(self, output: Output) -> None:
         self._emit(self._windows.drain(), time.time_ns(), output)
+
+    def _pass_clock(self, now: int, output: Output) -> None:
+        """In processing time, tell downstream (a window join) that windows ending before
+        `now` are out: a watermark after the windows emitted, once per window period, since
+        no watermark comes from upstream to carry that."""
+        if now < self._next_clock_watermark:
+            return
+        self._next_clock_watermark = (now // self._clock_period + 1) * self._clock_period
+        output.emit(Watermark(now // 1000 - 1))
 
     def _count_late(self, rows: int) -> None:
         context = self.context

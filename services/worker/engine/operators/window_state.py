@@ -36,20 +36,32 @@ MAX_PENDING_PARTIALS = 16
 
 class PaneWindows:
     def __init__(
-        self, group: Sequence[str], aggregates: Sequence[CompiledAggregate], size_us: int, slide_us: int
+        self,
+        group: Sequence[str],
+        aggregates: Sequence[CompiledAggregate],
+        size_us: int,
+        slide_us: int,
+        aligned: bool = False,
     ) -> None:
         self._group = list(group)
         self._partial = [e for a in aggregates for e in a.partial]
         self._combine = [e for a in aggregates for e in a.combine]
         self._size = size_us
         self._slide = slide_us
+        # `TIME` is already a window's start (rows of windows computed upstream).
+        self._aligned = aligned
+        # The `before` of the last emit: hop windows end on multiples of the slide, so no
+        # window comes due until `before` crosses the next one (while the earliest pane
+        # stays in the state for a whole width).
+        self._emitted_up_to: int | None = None
         self._pending: list[pl.DataFrame] = []
         self._min_pane: int | None = None
         self._max_pane: int | None = None
 
     def add(self, frame: pl.DataFrame, emitted_before: int) -> None:
         """Aggregate rows (with a `TIME` column) into the panes they fall in."""
-        panes = frame.with_columns((pl.col(TIME) - pl.col(TIME) % self._slide).alias(PANE))
+        pane = pl.col(TIME) if self._aligned else pl.col(TIME) - pl.col(TIME) % self._slide
+        panes = frame.with_columns(pane.alias(PANE))
         partial = panes.group_by([*self._group, PANE]).agg(self._partial)
         self._append(partial.with_columns(pl.lit(emitted_before, pl.Int64).alias(EMITTED_BEFORE)))
 
@@ -80,6 +92,10 @@ class PaneWindows:
         # The earliest window holding the earliest pane ends one slide after that pane.
         if self._min_pane is None or before < self._min_pane + self._slide:
             return None
+        last = self._emitted_up_to
+        if last is not None and not self._aligned and before // self._slide <= last // self._slide:
+            return None
+        self._emitted_up_to = before if last is None else max(last, before)
         state = self._merge()
         size, slide = self._size, self._slide
         if size == slide:
@@ -114,6 +130,7 @@ class PaneWindows:
     def replace(self, frame: pl.DataFrame) -> None:
         """Set the state rows (restoring a checkpoint)."""
         self._replace(frame)
+        self._emitted_up_to = None
 
     def _replace(self, frame: pl.DataFrame) -> None:
         self._pending = [frame] if frame.height else []
