@@ -11,7 +11,9 @@ BENCHES = [
     "api_list_latency.py",
     "engine_throughput.py",
     "checkpoints.py",
+    "recovery.py",
     "nexmark/run.py",
+    "telemetry_cost.py",
 ]
 
 

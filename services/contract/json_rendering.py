@@ -30,6 +30,7 @@ import functools
 import math
 import re
 import struct
+from typing import NamedTuple
 
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -212,9 +213,17 @@ def _special_float(value: float) -> str | None:
     return None
 
 
+# Integral doubles below this print as their digits under `%.15g` (no exponent, exact).
+_PLAIN_INTEGRAL_LIMIT = 1e15
+
+
 def format_double(value: float) -> str:
     """A double as protobuf's C++ printer writes it (`SimpleDtoa`): shortest of `%.15g` and
     `%.17g` that round-trips, so integral values carry no `.0`."""
+    # The common case (timestamps, counters), which `%.15g` prints as plain digits anyway;
+    # -0.0 is left to `%.15g`, which prints it as `-0`.
+    if value.is_integer() and abs(value) < _PLAIN_INTEGRAL_LIMIT and (value or math.copysign(1, value) > 0):
+        return str(int(value))
     special = _special_float(value)
     if special is not None:
         return special
@@ -253,6 +262,52 @@ def _proto3_optional_numbers(descriptor: Descriptor) -> frozenset[int]:
     proto = descriptor_pb2.DescriptorProto()
     descriptor.CopyToProto(proto)
     return frozenset(field.number for field in proto.field if field.proto3_optional)
+
+
+class _FieldPlan(NamedTuple):
+    """How one field of a message type prints, worked out once per type instead of once per
+    message: a page of 100 jobs prints the same 17 fields 100 times."""
+
+    field: FieldDescriptor
+    number: int
+    key: str  # the quoted name and the colon
+    # Prints even when absent: repeated fields and fields without presence.
+    always: bool
+    # Declared `optional` in proto3: absent prints `null` (unless printing as Envoy does).
+    optional: bool
+    is_map: bool
+    is_repeated: bool
+    # A singular google.protobuf.Value: left out, key and all, when empty.
+    is_value: bool
+    # What an absent scalar without presence prints (its default), or None.
+    default_json: str | None
+
+
+@functools.cache
+def _field_plans(descriptor: Descriptor) -> tuple[_FieldPlan, ...]:
+    """The plans of `descriptor`'s fields, in field-number order (the order they print in)."""
+    optional = _proto3_optional_numbers(descriptor)
+    plans = []
+    for field in sorted(descriptor.fields, key=lambda field: field.number):
+        default_json = None
+        if field.message_type is None and not field.is_repeated and not field.has_presence:
+            printer = _Printer(unset_optional_as_null=True, pool=descriptor_pool.Default())
+            printer._scalar(field, field.default_value)
+            default_json = "".join(printer.parts)
+        plans.append(
+            _FieldPlan(
+                field=field,
+                number=field.number,
+                key=quote(field.name) + ":",
+                always=field.is_repeated or not field.has_presence,
+                optional=field.number in optional,
+                is_map=_is_map(field),
+                is_repeated=field.is_repeated,
+                is_value=not field.is_repeated and _is_value_type(field),
+                default_json=default_json,
+            )
+        )
+    return tuple(plans)
 
 
 def _is_map(field: FieldDescriptor) -> bool:
@@ -302,34 +357,27 @@ class _Printer:
 
     def _fields(self, descriptor: Descriptor, fields: DecodedFields, first: bool) -> bool:
         """Print the fields that print, in field-number order; return whether none did."""
-        optional = _proto3_optional_numbers(descriptor)
-        chosen = [
-            field
-            for field in descriptor.fields
-            if field.number in fields
-            or field.is_repeated
-            or not field.has_presence
-            or (self._unset_optional_as_null and field.number in optional)
-        ]
-        chosen.sort(key=lambda field: field.number)
-        for field in chosen:
-            occurrences = fields.get(field.number)
-            if (
-                not field.is_repeated
-                and _is_value_type(field)
-                and not decode_fields(_joined(field, occurrences))
-            ):
+        parts = self.parts
+        null_when_unset = self._unset_optional_as_null
+        for plan in _field_plans(descriptor):
+            occurrences = fields.get(plan.number)
+            if occurrences is None and not plan.always and not (null_when_unset and plan.optional):
+                continue
+            field = plan.field
+            if plan.is_value and not decode_fields(_joined(field, occurrences)):
                 continue  # An empty google.protobuf.Value prints nothing, not even its key.
             if not first:
-                self.parts.append(",")
+                parts.append(",")
             first = False
-            self.parts.append(quote(field.name) + ":")
-            if _is_map(field):
+            parts.append(plan.key)
+            if plan.is_map:
                 self._map(field, occurrences or [])
-            elif field.is_repeated:
+            elif plan.is_repeated:
                 self._repeated(field, occurrences or [])
-            elif not occurrences and field.number in optional:
-                self.parts.append("null")
+            elif occurrences is None and plan.optional:
+                parts.append("null")
+            elif occurrences is None and plan.default_json is not None:
+                parts.append(plan.default_json)
             else:
                 self._singular(field, occurrences)
         return first

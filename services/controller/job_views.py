@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from services.store import JobRecord
+from services.store import JobSummary
 from weir.v1 import jobs_pb2, telemetry_pb2, telemetry_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -21,11 +21,12 @@ class JobViews:
     def __init__(self, metrics: telemetry_pb2_grpc.TelemetryServiceStub) -> None:
         self._metrics = metrics
 
-    async def render(self, jobs: Sequence[JobRecord]) -> list[jobs_pb2.Job]:
-        counters = await self._counters([job.id for job in jobs])
+    async def render(self, jobs: Sequence[JobSummary]) -> list[jobs_pb2.Job]:
+        counters = await self.counters([job.id for job in jobs])
         return [to_proto(job, counters.get(job.id)) for job in jobs]
 
-    async def _counters(self, job_ids: list[str]) -> dict[str, jobs_pb2.JobCounters]:
+    async def counters(self, job_ids: list[str]) -> dict[str, jobs_pb2.JobCounters]:
+        """The jobs' counters by job id; jobs the metrics service does not know are left out."""
         if not job_ids:
             return {}
         try:
@@ -38,7 +39,7 @@ class JobViews:
         return dict(response.counters)
 
 
-def to_proto(job: JobRecord, counters: jobs_pb2.JobCounters | None) -> jobs_pb2.Job:
+def to_proto(job: JobSummary, counters: jobs_pb2.JobCounters | None) -> jobs_pb2.Job:
     message = jobs_pb2.Job(
         id=job.id,
         pipeline_id=job.pipeline_id,

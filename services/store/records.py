@@ -67,8 +67,9 @@ class StateTransition(NamedTuple):
 
 
 @dataclass(frozen=True)
-class JobRecord:
-    """One run of a pipeline: the user's intent (`running_desired`) and what is true (`state`)."""
+class JobSummary:
+    """A job as the API lists and shows it: its row without the plan and the state history,
+    which no listing needs and which cost most of a page's load time."""
 
     id: str
     pipeline_id: str
@@ -81,6 +82,13 @@ class JobRecord:
     start_time: float | None
     finish_time: float | None
     failure_message: str | None
+
+
+@dataclass(frozen=True)
+class JobRecord(JobSummary):
+    """One run of a pipeline: the user's intent (`running_desired`) and what is true (`state`),
+    with everything the controller needs to run it."""
+
     # Every state the job entered, oldest first, like Flink's per-state timestamps.
     state_history: tuple[StateTransition, ...]
     # This run's plan, a serialized weir.v1.Dataflow (the store does not look inside).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,7 @@ from services.store import (
     AlreadyExists,
     JobQuery,
     JobRecord,
+    JobSummary,
     NotFound,
     PipelineRecord,
     StateTransition,
@@ -327,9 +329,18 @@ def test_filters_combine_with_and(
     assert ids(store.list_jobs(query)) == (expected, False)
 
 
-def test_listed_jobs_are_complete_records(store: Store, jobs: list[JobRecord]) -> None:
+def summary_of(job: JobRecord) -> JobSummary:
+    return JobSummary(**{field.name: getattr(job, field.name) for field in dataclasses.fields(JobSummary)})
+
+
+def test_listed_jobs_are_summaries_of_the_records(store: Store, jobs: list[JobRecord]) -> None:
     listed, _ = store.list_jobs(JobQuery(sort_field="id", descending=False))
-    assert listed == jobs
+    assert listed == [summary_of(job) for job in jobs]
+
+
+def test_job_summary_agrees_with_the_record(store: Store, jobs: list[JobRecord]) -> None:
+    assert [store.get_job_summary(job.id) for job in jobs] == [summary_of(job) for job in jobs]
+    assert store.get_job_summary("job_missing") is None
 
 
 @pytest.mark.parametrize("descending", [False, True])

@@ -23,7 +23,7 @@ from services.clock import now_ms
 from services.controller.api.pipelines import MAX_PARALLELISM, plan
 from services.controller.checkpointing.restore_points import NO_STATE, latest_restore_point
 from services.controller.job_starter import JobStarter
-from services.controller.job_views import JobViews
+from services.controller.job_views import JobViews, to_proto
 from services.controller.lifecycle.states.stopping import DEFAULT_TIMEOUT_S
 from services.controller.lifecycle.supervisor import JobSupervisors
 from services.controller.lifecycle.transitions import FINAL_STATES
@@ -95,8 +95,15 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
 
     @rpc
     async def GetJob(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext):
-        job = await self._job(request.job_id)
-        return (await self._views.render([job]))[0]
+        job_id = require_job_id(request.job_id)
+        # The id is all the counters need, so they are fetched while the store is read. Only
+        # what the view shows is read: not the job's plan, nor its history.
+        job, counters = await asyncio.gather(
+            asyncio.to_thread(self._store.get_job_summary, job_id), self._views.counters([job_id])
+        )
+        if job is None:
+            raise not_found(f"job {job_id} not found")
+        return to_proto(job, counters.get(job_id))
 
     @rpc
     async def StopJob(self, request: jobs_pb2.StopJobRequest, context: grpc.aio.ServicerContext):
