@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from services.security import process_security
-from services.security.process_security import add_security_flags, export_for_children, security_from_args
+from services.security.process_security import (
+    add_security_flags,
+    export_for_children,
+    is_wildcard,
+    security_from_args,
+)
 
 DEFAULT_DATA_DIR = Path(".weir")
 
@@ -77,6 +82,12 @@ def default_checkpoint_url(data_dir: Path) -> str:
 def _worker(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
     from services.worker.main import WorkerConfig, run_worker
 
+    if is_wildcard(args.host) and not args.advertise_host:
+        # It would register 0.0.0.0:<port>, which the controller and other workers cannot dial.
+        raise SystemExit(
+            f"weir worker: --host {args.host} listens on every interface but is no address to "
+            "dial: give --advertise-host, the name or address others reach this worker by"
+        )
     return run_worker(
         WorkerConfig(
             controller_address=args.controller,
@@ -84,21 +95,30 @@ def _worker(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
             slots=args.slots,
             host=args.host,
             port=args.port,
+            advertise_host=args.advertise_host,
             port_file=args.port_file,
         )
     )
 
 
 def _metrics(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
+    from services.metrics.otlp_export import otlp_metric_readers
     from services.metrics.server import MetricsConfig, run_metrics
     from services.metrics.store_catalog import StoreJobCatalog
+    from services.store import JobLogStore, Store
 
+    store = Store(_database_url(args))
     return run_metrics(
         MetricsConfig(
             host=args.host,
             port=args.port,
             port_file=args.port_file,
-            catalog=StoreJobCatalog(_database_url(args)),
+            catalog=StoreJobCatalog(store),
+            job_logs=JobLogStore(store),
+            metric_readers=otlp_metric_readers(args.otlp_endpoint),
+            prometheus_port=args.prometheus_port,
+            prometheus_host=args.prometheus_host,
+            prometheus_port_file=args.prometheus_port_file,
         )
     )
 
@@ -168,11 +188,35 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--controller", required=True, help="host:port of the controller")
     worker.add_argument("--metrics", required=True, help="host:port of the metrics service")
     worker.add_argument("--slots", type=int, default=4)
+    worker.add_argument(
+        "--advertise-host",
+        default="",
+        help="the host the controller and other workers dial to reach this worker "
+        "(default: --host; needed when --host is a wildcard such as 0.0.0.0)",
+    )
     worker.set_defaults(run=_worker)
 
     metrics = command("metrics", "run the metrics service")
     metrics.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     metrics.add_argument("--database-url")
+    metrics.add_argument(
+        "--prometheus-port",
+        type=int,
+        help="serve GET /metrics (Prometheus text) on this port, 0 for any free one (default: off)",
+    )
+    metrics.add_argument(
+        "--prometheus-host",
+        default="127.0.0.1",
+        help="address /metrics listens on; it has no authentication (default: loopback)",
+    )
+    metrics.add_argument(
+        "--prometheus-port-file", type=Path, help="write the /metrics host:port here once serving"
+    )
+    metrics.add_argument(
+        "--otlp-endpoint",
+        help="export metrics over OTLP/HTTP to this collector base URL, e.g. http://localhost:4318 "
+        "(default: OTEL_EXPORTER_OTLP_ENDPOINT, else off)",
+    )
     metrics.set_defaults(run=_metrics)
 
     gateway = command("gateway", "run the REST gateway and the public gRPC front door", 5115)

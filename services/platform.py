@@ -20,6 +20,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.demo import ensure_demo_pipeline, mint_demo_token
+from services.security import process_security
+from services.security.process_security import is_wildcard
 from services.serving import wait_for_termination_signal
 
 log = logging.getLogger(__name__)
@@ -116,8 +119,13 @@ class Platform:
         database_url = config.database_url or f"sqlite:///{data_dir / 'weir.db'}"
         host = config.host
         allow = [arg for path in config.allowed_paths for arg in ("--allow-path", str(path))]
+        # Prometheus' `GET /metrics` on a free port, published in run/prometheus.addr.
+        prometheus = ["--prometheus-port", "0", "--prometheus-port-file", str(run_dir / "prometheus.addr")]
         self.metrics = Child(
-            "metrics", ["metrics", "--host", host, "--database-url", database_url], run_dir, log_dir
+            "metrics",
+            ["metrics", "--host", host, "--database-url", database_url, *prometheus],
+            run_dir,
+            log_dir,
         )
         self._controller_args = [
             "controller",
@@ -167,6 +175,8 @@ class Platform:
                     "worker",
                     "--host",
                     c.host,
+                    # Everything runs on this machine: a wildcard host is dialled on loopback.
+                    *(["--advertise-host", "127.0.0.1"] if is_wildcard(c.host) else []),
                     "--controller",
                     controller_address,
                     "--metrics",
@@ -222,12 +232,12 @@ class Platform:
 async def run_platform(config: PlatformConfig) -> None:
     platform = Platform(config)
     started = time.monotonic()
+    # Minted before any child starts, so that every child (and every restart) accepts it.
+    demo_token = mint_demo_token() if config.demo and process_security.current().api_tokens else None
     try:
         await platform.start()
         if config.demo:
-            from services.demo import ensure_demo_pipeline
-
-            job_id = await ensure_demo_pipeline(await platform.controller.wait_ready())
+            job_id = await ensure_demo_pipeline(await platform.controller.wait_ready(), demo_token)
         scheme = "https" if config.tls_cert else "http"
         rest = f"{scheme}://{config.host}:{config.http_port}"
         print(

@@ -75,6 +75,14 @@ def is_loopback(host: str) -> bool:
         return False  # a host name other than localhost may resolve to anything
 
 
+def is_wildcard(host: str) -> bool:
+    """0.0.0.0 or ::, which a server may listen on but no client can dial."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
 def add_security_flags(parser: argparse.ArgumentParser, *, tls: bool) -> None:
     group = parser.add_argument_group("security")
     group.add_argument(

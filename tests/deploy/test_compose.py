@@ -7,14 +7,17 @@ and its health probe is run against a real gRPC health server on loopback.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
+import itertools
 import json
+import os
+import re
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent import futures
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -24,6 +27,13 @@ import yaml
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from services.cli import build_parser
+from services.security.api_tokens import token_sha256_hex
+from services.security.process_security import (
+    PUBLIC_COMMANDS,
+    ProcessSecurity,
+    RefusedToStart,
+    security_from_args,
+)
 from tests.deploy.deployment_files import COMPOSE_FILE, COMPOSE_SCHEMA, DOCKERFILE, REPO_ROOT
 
 COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
@@ -37,21 +47,6 @@ PROBE_TIMEOUT_S = 20
 
 def option(command: list[str], flag: str) -> str:
     return command[command.index(flag) + 1]
-
-
-def cli_parses(arguments: list[str]) -> bool:
-    with contextlib.redirect_stderr(io.StringIO()):
-        try:
-            build_parser().parse_args(arguments)
-        except SystemExit:
-            return False
-    return True
-
-
-# The one flag compose.yaml uses ahead of the CLI; the worker tests pass once it exists.
-WORKER_ADVERTISES_HOST = cli_parses(
-    ["worker", "--controller", "c:1", "--metrics", "m:1", "--advertise-host", "w"]
-)
 
 
 def schema_errors(document: dict[str, Any]) -> list[str]:
@@ -80,21 +75,7 @@ def test_the_production_shape_is_all_there() -> None:
     assert DOCKERFILE.is_file()
 
 
-@pytest.mark.parametrize(
-    "service",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                name in WORKER_SERVICES and not WORKER_ADVERTISES_HOST,
-                reason="`weir worker` has no --advertise-host yet: with --host 0.0.0.0 it would "
-                "register 0.0.0.0:<port> with the controller, which cannot dial that",
-                strict=True,
-            ),
-        )
-        for name in WEIR_SERVICES
-    ],
-)
+@pytest.mark.parametrize("service", WEIR_SERVICES)
 def test_weir_command_parses_with_the_cli(service: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Every flag compose.yaml passes exists, so no container dies on a usage error."""
     command = COMPOSE["services"][service]["command"]
@@ -125,6 +106,115 @@ def test_peer_addresses_name_services_on_their_ports() -> None:
     for name in WORKER_SERVICES:
         # The controller dials a worker at the host it advertises: its name on the network.
         assert option(services[name]["command"], "--advertise-host") == name
+
+
+SECRETS_DIR = "/run/secrets/"
+# `${NAME:?message}`: compose stops with `message` while NAME is unset or empty.
+REQUIRED_VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+):\?(?P<message>[^}]+)\}")
+
+
+def secret_paths(command: list[str]) -> dict[str, str]:
+    """flag -> the compose secret it names, for each flag given a file under /run/secrets."""
+    return {
+        flag: value.removeprefix(SECRETS_DIR)
+        for flag, value in itertools.pairwise(command)
+        if value.startswith(SECRETS_DIR)
+    }
+
+
+def service_secrets(name: str) -> list[str]:
+    """The secrets `name` mounts, its own list or the one x-weir gives every Weir service."""
+    service = COMPOSE["services"][name]
+    return list(service.get("secrets", COMPOSE["x-weir"].get("secrets", [])))
+
+
+def test_secrets_come_from_files_the_operator_names() -> None:
+    """No secret value is committed: each compose secret is a file named by a variable that
+    compose insists on, with a message that says what to set."""
+    assert set(COMPOSE["secrets"]) == {"cluster_secret", "api_tokens"}
+    for name, secret in COMPOSE["secrets"].items():
+        assert set(secret) == {"file"}, name
+        required = REQUIRED_VARIABLE.fullmatch(secret["file"])
+        assert required is not None, f"secret {name} must be `file: ${{VARIABLE:?message}}`"
+        assert required["name"] in required["message"], name
+
+
+def test_the_store_password_is_required_and_never_on_a_command_line() -> None:
+    services = COMPOSE["services"]
+    password = services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+    required = REQUIRED_VARIABLE.fullmatch(password)
+    assert required is not None and required["name"] == "WEIR_POSTGRES_PASSWORD"
+    for name in WEIR_SERVICES:
+        command = services[name]["command"]
+        assert not any("PASSWORD" in argument for argument in command), name
+        if "--database-url" in command:
+            # libpq takes the password from PGPASSWORD, so the URL carries none.
+            assert "@" in option(command, "--database-url")
+            assert ":" not in option(command, "--database-url").split("//")[1].split("@")[0], name
+            assert services[name]["environment"]["PGPASSWORD"] == password, name
+
+
+def test_nothing_secret_has_a_default() -> None:
+    """`${VAR:-default}` would quietly run with a value everyone can read in this file."""
+    text = COMPOSE_FILE.read_text()
+    defaults = re.findall(r"\$\{([A-Z0-9_]+):?-", text)
+    assert not [name for name in defaults if re.search("PASSWORD|SECRET|TOKEN", name)], defaults
+
+
+def test_every_secret_a_command_reads_is_mounted() -> None:
+    for name in WEIR_SERVICES:
+        used = set(secret_paths(COMPOSE["services"][name]["command"]).values())
+        assert used <= set(service_secrets(name)), name
+        assert used <= set(COMPOSE["secrets"]), name
+
+
+@pytest.fixture
+def secret_files(tmp_path: Path) -> dict[str, Path]:
+    """Stand-ins for the files compose mounts, in the formats docs/deploy.md tells users to write."""
+    cluster_secret, api_tokens = tmp_path / "cluster_secret", tmp_path / "api_tokens"
+    cluster_secret.write_text(secrets.token_urlsafe(32) + "\n")
+    api_tokens.write_text(f"admin {token_sha256_hex(secrets.token_urlsafe(32))} ops\n")
+    return {"cluster_secret": cluster_secret, "api_tokens": api_tokens}
+
+
+def container_security(
+    name: str, secret_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> ProcessSecurity:
+    """What the real CLI makes of `name`'s command, with its secrets at local paths and no
+    WEIR_* variables from the test's own environment."""
+    for variable in [v for v in os.environ if v.startswith("WEIR_")]:
+        monkeypatch.delenv(variable)
+    command = [
+        str(secret_files[a.removeprefix(SECRETS_DIR)]) if a.startswith(SECRETS_DIR) else a
+        for a in COMPOSE["services"][name]["command"]
+    ]
+    return security_from_args(build_parser().parse_args(command))
+
+
+@pytest.mark.parametrize("service", WEIR_SERVICES)
+def test_every_weir_service_starts_secured_without_insecure(
+    service: str, secret_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They listen on 0.0.0.0, so the CLI refuses to start them without credentials: each
+    must have what its role needs, and none may opt out with --insecure."""
+    assert "--insecure" not in COMPOSE["services"][service]["command"]
+    security = container_security(service, secret_files, monkeypatch)
+    assert security.cluster_secret is not None, service
+    if COMPOSE["services"][service]["command"][0] in PUBLIC_COMMANDS:
+        # Envoy only forwards the bearer token: the backends it routes to check it.
+        assert security.api_tokens is not None, service
+    assert security.cluster_secret.value == secret_files["cluster_secret"].read_text().strip()
+
+
+def test_the_cli_would_refuse_a_service_without_its_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above can fail: stripped of its secret flags, the controller is refused."""
+    for variable in [v for v in os.environ if v.startswith("WEIR_")]:
+        monkeypatch.delenv(variable)
+    command = COMPOSE["services"]["controller"]["command"]
+    flags = secret_paths(command)
+    bare = [a for i, a in enumerate(command) if a not in flags and (i == 0 or command[i - 1] not in flags)]
+    with pytest.raises(RefusedToStart, match=r"refusing to listen on 0\.0\.0\.0"):
+        security_from_args(build_parser().parse_args(bare))
 
 
 def test_dependencies_exist_and_wait_for_health() -> None:
