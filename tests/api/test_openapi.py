@@ -175,6 +175,7 @@ def test_body_star_requests_take_a_json_body_without_the_path_fields_and_no_quer
         "query",
         "parallelism",
         "checkpoint_interval_ms",
+        "checkpoints_retained",
     }
     assert "requestBody" not in operation(document, "get", "/api/v1/jobs")
 

@@ -45,7 +45,9 @@ def any_platform(request: pytest.FixtureRequest) -> RunningPlatform:
     return request.getfixturevalue("platform" if request.param == "sqlite" else "postgres_platform")
 
 
-def start_job(platform: RunningPlatform, query: str, parallelism: int, interval_ms: int) -> str:
+def start_job(
+    platform: RunningPlatform, query: str, parallelism: int, interval_ms: int, **settings: Any
+) -> str:
     response = platform.rest.post(
         "/api/v1/pipelines",
         json={
@@ -53,6 +55,7 @@ def start_job(platform: RunningPlatform, query: str, parallelism: int, interval_
             "query": query,
             "parallelism": parallelism,
             "checkpoint_interval_ms": interval_ms,
+            **settings,
         },
     )
     assert response.status_code == 200, response.text
@@ -271,6 +274,24 @@ def test_retention_keeps_the_newest_five_completed_checkpoints(platform: Running
     on_disk = {int(p.name.removeprefix("epoch_")) for p in job_dir.glob("epoch_*")}
     assert {c["epoch"] for c in kept} <= on_disk
     assert min(on_disk) >= newest - 5  # older epochs' files are gone (a failed one may linger)
+
+
+def test_retention_is_set_per_pipeline(platform: RunningPlatform) -> None:
+    job_id = start_job(platform, UNBOUNDED_QUERY, parallelism=1, interval_ms=100, checkpoints_retained=2)
+    wait_for(
+        lambda: completed(platform, job_id) and completed(platform, job_id)[0]["epoch"] >= 5, what="5 epochs"
+    )
+    stop(platform, job_id, "immediate")
+
+    newest = completed(platform, job_id)[0]["epoch"]
+    assert [c["epoch"] for c in completed(platform, job_id)] == [newest, newest - 1]
+    pipeline_id = platform.rest.get(f"/api/v1/jobs/{job_id}").json()["pipeline_id"]
+    assert platform.rest.get(f"/api/v1/pipelines/{pipeline_id}").json()["checkpoints_retained"] == 2
+    refused = platform.rest.post(
+        "/api/v1/pipelines", json={"name": "n", "query": UNBOUNDED_QUERY, "checkpoints_retained": 0}
+    )
+    assert refused.status_code == 400
+    assert "checkpoints_retained must be between 1 and 100" in refused.json()["message"]
 
 
 def test_restart_at_a_higher_parallelism_continues_each_subtask(platform: RunningPlatform) -> None:

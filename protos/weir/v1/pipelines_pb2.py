@@ -28,7 +28,7 @@ from weir.v1 import dataflow_pb2 as weir_dot_v1_dot_dataflow__pb2
 from weir.v1 import jobs_pb2 as weir_dot_v1_dot_jobs__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17weir/v1/pipelines.proto\x12\x07weir.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x16weir/v1/dataflow.proto\x1a\x12weir/v1/jobs.proto\"\xa1\x01\n\x08Pipeline\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05query\x18\x03 \x01(\t\x12\x13\n\x0bparallelism\x18\x04 \x01(\x05\x12\x1e\n\x16\x63heckpoint_interval_ms\x18\x05 \x01(\x05\x12\x12\n\ncreated_at\x18\x06 \x01(\x01\x12#\n\x08\x64\x61taflow\x18\x07 \x01(\x0b\x32\x11.weir.v1.Dataflow\"\x9e\x01\n\x15\x43reatePipelineRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x18\n\x0bparallelism\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12#\n\x16\x63heckpoint_interval_ms\x18\x04 \x01(\x05H\x01\x88\x01\x01\x42\x0e\n\x0c_parallelismB\x19\n\x17_checkpoint_interval_ms\"D\n\x14ListPipelinesRequest\x12\x12\n\x05limit\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x42\x08\n\x06_limit\"J\n\x15ListPipelinesResponse\x12\x1f\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x11.weir.v1.Pipeline\x12\x10\n\x08has_more\x18\x02 \x01(\x08\")\n\x12GetPipelineRequest\x12\x13\n\x0bpipeline_id\x18\x01 \x01(\t\",\n\x15\x44\x65letePipelineRequest\x12\x13\n\x0bpipeline_id\x18\x01 \x01(\t\"\\\n\x17ListPipelineJobsRequest\x12\x13\n\x0bpipeline_id\x18\x01 \x01(\t\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x42\x08\n\x06_limit\"R\n\x17ValidatePipelineRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x18\n\x0bparallelism\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\x0e\n\x0c_parallelism\"q\n\x18ValidatePipelineResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12!\n\x06\x65rrors\x18\x02 \x03(\x0b\x32\x11.weir.v1.SqlError\x12#\n\x08\x64\x61taflow\x18\x03 \x01(\x0b\x32\x11.weir.v1.Dataflow\"9\n\x08SqlError\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x03 \x01(\x05\x32\xb9\x05\n\x0fPipelineService\x12\x61\n\x0e\x43reatePipeline\x12\x1e.weir.v1.CreatePipelineRequest\x1a\x11.weir.v1.Pipeline\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/api/v1/pipelines:\x01*\x12i\n\rListPipelines\x12\x1d.weir.v1.ListPipelinesRequest\x1a\x1e.weir.v1.ListPipelinesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/pipelines\x12\x66\n\x0bGetPipeline\x12\x1b.weir.v1.GetPipelineRequest\x1a\x11.weir.v1.Pipeline\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/api/v1/pipelines/{pipeline_id}\x12q\n\x0e\x44\x65letePipeline\x12\x1e.weir.v1.DeletePipelineRequest\x1a\x16.google.protobuf.Empty\"\'\x82\xd3\xe4\x93\x02!*\x1f/api/v1/pipelines/{pipeline_id}\x12}\n\x10ListPipelineJobs\x12 .weir.v1.ListPipelineJobsRequest\x1a\x19.weir.v1.ListJobsResponse\",\x82\xd3\xe4\x93\x02&\x12$/api/v1/pipelines/{pipeline_id}/jobs\x12~\n\x10ValidatePipeline\x12 .weir.v1.ValidatePipelineRequest\x1a!.weir.v1.ValidatePipelineResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/api/v1/pipelines/validate:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17weir/v1/pipelines.proto\x12\x07weir.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x16weir/v1/dataflow.proto\x1a\x12weir/v1/jobs.proto\"\xbf\x01\n\x08Pipeline\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05query\x18\x03 \x01(\t\x12\x13\n\x0bparallelism\x18\x04 \x01(\x05\x12\x1e\n\x16\x63heckpoint_interval_ms\x18\x05 \x01(\x05\x12\x12\n\ncreated_at\x18\x06 \x01(\x01\x12#\n\x08\x64\x61taflow\x18\x07 \x01(\x0b\x32\x11.weir.v1.Dataflow\x12\x1c\n\x14\x63heckpoints_retained\x18\x08 \x01(\x05\"\xda\x01\n\x15\x43reatePipelineRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x18\n\x0bparallelism\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12#\n\x16\x63heckpoint_interval_ms\x18\x04 \x01(\x05H\x01\x88\x01\x01\x12!\n\x14\x63heckpoints_retained\x18\x05 \x01(\x05H\x02\x88\x01\x01\x42\x0e\n\x0c_parallelismB\x19\n\x17_checkpoint_interval_msB\x17\n\x15_checkpoints_retained\"D\n\x14ListPipelinesRequest\x12\x12\n\x05limit\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x42\x08\n\x06_limit\"J\n\x15ListPipelinesResponse\x12\x1f\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x11.weir.v1.Pipeline\x12\x10\n\x08has_more\x18\x02 \x01(\x08\")\n\x12GetPipelineRequest\x12\x13\n\x0bpipeline_id\x18\x01 \x01(\t\",\n\x15\x44\x65letePipelineRequest\x12\x13\n\x0bpipeline_id\x18\x01 \x01(\t\"\\\n\x17ListPipelineJobsRequest\x12\x13\n\x0bpipeline_id\x18\x01 \x01(\t\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x42\x08\n\x06_limit\"R\n\x17ValidatePipelineRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x18\n\x0bparallelism\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\x0e\n\x0c_parallelism\"q\n\x18ValidatePipelineResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12!\n\x06\x65rrors\x18\x02 \x03(\x0b\x32\x11.weir.v1.SqlError\x12#\n\x08\x64\x61taflow\x18\x03 \x01(\x0b\x32\x11.weir.v1.Dataflow\"9\n\x08SqlError\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x03 \x01(\x05\x32\xb9\x05\n\x0fPipelineService\x12\x61\n\x0e\x43reatePipeline\x12\x1e.weir.v1.CreatePipelineRequest\x1a\x11.weir.v1.Pipeline\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/api/v1/pipelines:\x01*\x12i\n\rListPipelines\x12\x1d.weir.v1.ListPipelinesRequest\x1a\x1e.weir.v1.ListPipelinesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/pipelines\x12\x66\n\x0bGetPipeline\x12\x1b.weir.v1.GetPipelineRequest\x1a\x11.weir.v1.Pipeline\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/api/v1/pipelines/{pipeline_id}\x12q\n\x0e\x44\x65letePipeline\x12\x1e.weir.v1.DeletePipelineRequest\x1a\x16.google.protobuf.Empty\"\'\x82\xd3\xe4\x93\x02!*\x1f/api/v1/pipelines/{pipeline_id}\x12}\n\x10ListPipelineJobs\x12 .weir.v1.ListPipelineJobsRequest\x1a\x19.weir.v1.ListJobsResponse\",\x82\xd3\xe4\x93\x02&\x12$/api/v1/pipelines/{pipeline_id}/jobs\x12~\n\x10ValidatePipeline\x12 .weir.v1.ValidatePipelineRequest\x1a!.weir.v1.ValidatePipelineResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/api/v1/pipelines/validate:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,25 +48,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PIPELINESERVICE'].methods_by_name['ValidatePipeline']._loaded_options = None
   _globals['_PIPELINESERVICE'].methods_by_name['ValidatePipeline']._serialized_options = b'\202\323\344\223\002\037\"\032/api/v1/pipelines/validate:\001*'
   _globals['_PIPELINE']._serialized_start=140
-  _globals['_PIPELINE']._serialized_end=301
-  _globals['_CREATEPIPELINEREQUEST']._serialized_start=304
-  _globals['_CREATEPIPELINEREQUEST']._serialized_end=462
-  _globals['_LISTPIPELINESREQUEST']._serialized_start=464
-  _globals['_LISTPIPELINESREQUEST']._serialized_end=532
-  _globals['_LISTPIPELINESRESPONSE']._serialized_start=534
-  _globals['_LISTPIPELINESRESPONSE']._serialized_end=608
-  _globals['_GETPIPELINEREQUEST']._serialized_start=610
-  _globals['_GETPIPELINEREQUEST']._serialized_end=651
-  _globals['_DELETEPIPELINEREQUEST']._serialized_start=653
-  _globals['_DELETEPIPELINEREQUEST']._serialized_end=697
-  _globals['_LISTPIPELINEJOBSREQUEST']._serialized_start=699
-  _globals['_LISTPIPELINEJOBSREQUEST']._serialized_end=791
-  _globals['_VALIDATEPIPELINEREQUEST']._serialized_start=793
-  _globals['_VALIDATEPIPELINEREQUEST']._serialized_end=875
-  _globals['_VALIDATEPIPELINERESPONSE']._serialized_start=877
-  _globals['_VALIDATEPIPELINERESPONSE']._serialized_end=990
-  _globals['_SQLERROR']._serialized_start=992
-  _globals['_SQLERROR']._serialized_end=1049
-  _globals['_PIPELINESERVICE']._serialized_start=1052
-  _globals['_PIPELINESERVICE']._serialized_end=1749
+  _globals['_PIPELINE']._serialized_end=331
+  _globals['_CREATEPIPELINEREQUEST']._serialized_start=334
+  _globals['_CREATEPIPELINEREQUEST']._serialized_end=552
+  _globals['_LISTPIPELINESREQUEST']._serialized_start=554
+  _globals['_LISTPIPELINESREQUEST']._serialized_end=622
+  _globals['_LISTPIPELINESRESPONSE']._serialized_start=624
+  _globals['_LISTPIPELINESRESPONSE']._serialized_end=698
+  _globals['_GETPIPELINEREQUEST']._serialized_start=700
+  _globals['_GETPIPELINEREQUEST']._serialized_end=741
+  _globals['_DELETEPIPELINEREQUEST']._serialized_start=743
+  _globals['_DELETEPIPELINEREQUEST']._serialized_end=787
+  _globals['_LISTPIPELINEJOBSREQUEST']._serialized_start=789
+  _globals['_LISTPIPELINEJOBSREQUEST']._serialized_end=881
+  _globals['_VALIDATEPIPELINEREQUEST']._serialized_start=883
+  _globals['_VALIDATEPIPELINEREQUEST']._serialized_end=965
+  _globals['_VALIDATEPIPELINERESPONSE']._serialized_start=967
+  _globals['_VALIDATEPIPELINERESPONSE']._serialized_end=1080
+  _globals['_SQLERROR']._serialized_start=1082
+  _globals['_SQLERROR']._serialized_end=1139
+  _globals['_PIPELINESERVICE']._serialized_start=1142
+  _globals['_PIPELINESERVICE']._serialized_end=1839
 # @@protoc_insertion_point(module_scope)

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Pipeline(_message.Message):
-    __slots__ = ("id", "name", "query", "parallelism", "checkpoint_interval_ms", "created_at", "dataflow")
+    __slots__ = ("id", "name", "query", "parallelism", "checkpoint_interval_ms", "created_at", "dataflow", "checkpoints_retained")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class Pipeline(_message.Message):
     CHECKPOINT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     DATAFLOW_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_RETAINED_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     query: str
@@ -26,19 +27,22 @@ class Pipeline(_message.Message):
     checkpoint_interval_ms: int
     created_at: float
     dataflow: _dataflow_pb2.Dataflow
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., query: _Optional[str] = ..., parallelism: _Optional[int] = ..., checkpoint_interval_ms: _Optional[int] = ..., created_at: _Optional[float] = ..., dataflow: _Optional[_Union[_dataflow_pb2.Dataflow, _Mapping]] = ...) -> None: ...
+    checkpoints_retained: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., query: _Optional[str] = ..., parallelism: _Optional[int] = ..., checkpoint_interval_ms: _Optional[int] = ..., created_at: _Optional[float] = ..., dataflow: _Optional[_Union[_dataflow_pb2.Dataflow, _Mapping]] = ..., checkpoints_retained: _Optional[int] = ...) -> None: ...
 
 class CreatePipelineRequest(_message.Message):
-    __slots__ = ("name", "query", "parallelism", "checkpoint_interval_ms")
+    __slots__ = ("name", "query", "parallelism", "checkpoint_interval_ms", "checkpoints_retained")
     NAME_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     PARALLELISM_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_RETAINED_FIELD_NUMBER: _ClassVar[int]
     name: str
     query: str
     parallelism: int
     checkpoint_interval_ms: int
-    def __init__(self, name: _Optional[str] = ..., query: _Optional[str] = ..., parallelism: _Optional[int] = ..., checkpoint_interval_ms: _Optional[int] = ...) -> None: ...
+    checkpoints_retained: int
+    def __init__(self, name: _Optional[str] = ..., query: _Optional[str] = ..., parallelism: _Optional[int] = ..., checkpoint_interval_ms: _Optional[int] = ..., checkpoints_retained: _Optional[int] = ...) -> None: ...
 
 class ListPipelinesRequest(_message.Message):
     __slots__ = ("limit", "offset")

@@ -23,7 +23,7 @@ from services.controller.lifecycle.transitions import FINAL_STATES
 from services.ids import is_valid_id, new_id
 from services.paths import PathPolicy
 from services.planner import PlanError, plan_query
-from services.store import JobQuery, PipelineRecord, Store
+from services.store import DEFAULT_CHECKPOINTS_RETAINED, JobQuery, PipelineRecord, Store
 from weir.v1 import dataflow_pb2, jobs_pb2, pipelines_pb2, pipelines_pb2_grpc
 
 MAX_NAME_LENGTH = 200
@@ -32,6 +32,7 @@ MAX_PARALLELISM = 64
 DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 MIN_CHECKPOINT_INTERVAL_MS = 100
 MAX_CHECKPOINT_INTERVAL_MS = 24 * 3600 * 1000
+MAX_CHECKPOINTS_RETAINED = 100
 
 
 def parallelism_of(
@@ -72,6 +73,7 @@ def to_proto(record: PipelineRecord) -> pipelines_pb2.Pipeline:
         query=record.query,
         parallelism=record.parallelism,
         checkpoint_interval_ms=record.checkpoint_interval_ms,
+        checkpoints_retained=record.checkpoints_retained,
         created_at=record.created_at,
         dataflow=dataflow_pb2.Dataflow.FromString(record.dataflow),
     )
@@ -102,6 +104,13 @@ class PipelineServicer(pipelines_pb2_grpc.PipelineServiceServicer):
                     f"checkpoint_interval_ms must be between {MIN_CHECKPOINT_INTERVAL_MS} and "
                     f"{MAX_CHECKPOINT_INTERVAL_MS}, got {interval}"
                 )
+        retained = DEFAULT_CHECKPOINTS_RETAINED
+        if request.HasField("checkpoints_retained"):
+            retained = request.checkpoints_retained
+            if not 1 <= retained <= MAX_CHECKPOINTS_RETAINED:
+                raise invalid_argument(
+                    f"checkpoints_retained must be between 1 and {MAX_CHECKPOINTS_RETAINED}, got {retained}"
+                )
         dataflow = plan(request.query, parallelism, self._paths)
         record = PipelineRecord(
             id=new_id("pipe"),
@@ -109,6 +118,7 @@ class PipelineServicer(pipelines_pb2_grpc.PipelineServiceServicer):
             query=request.query,
             parallelism=parallelism,
             checkpoint_interval_ms=interval,
+            checkpoints_retained=retained,
             created_at=now_ms(),
             dataflow=dataflow.SerializeToString(),
         )
