@@ -224,6 +224,23 @@ def test_restart_continues_from_the_final_checkpoint_exactly_once(any_platform: 
     assert set(produced) == expected and set(produced.values()) == {1}
 
 
+@pytest.mark.parametrize("mode", ["immediate", "force"])
+def test_stop_without_a_checkpoint_in_each_mode_says_so_in_the_logs(
+    platform: RunningPlatform, mode: str
+) -> None:
+    job_id = start_job(platform, UNBOUNDED_QUERY, parallelism=2, interval_ms=100)
+    wait_for(lambda: completed(platform, job_id), what="a first checkpoint")
+    stop(platform, job_id, mode)
+
+    checkpointed = len(completed(platform, job_id))
+    logs = platform.rest.get(f"/api/v1/jobs/{job_id}/logs", params={"limit": 1000}).json()["data"]
+    messages = [entry["message"] for entry in logs]
+    assert f"stop requested (mode {mode}, timeout 20 s)" in messages
+    assert "stopped" in messages
+    assert platform.rest.post(f"/api/v1/jobs/{job_id}/stop", json={"mode": mode}).status_code == 400
+    assert len(completed(platform, job_id)) == checkpointed, "no checkpoint after the stop"
+
+
 def test_restart_without_state_starts_over(platform: RunningPlatform) -> None:
     first = start_job(platform, BOUNDED_QUERY, parallelism=1, interval_ms=300)
     wait_for(lambda: completed(platform, first), what="a checkpoint")
