@@ -34,11 +34,10 @@ from typing import TypeVar
 
 import grpc
 
-from services.api_errors import MAX_PAGE_SIZE, ApiError, declared_enum_value, invalid_argument, not_found
+from services.api_errors import MAX_PAGE_SIZE, ApiError, declared_enum_value, not_found
 from services.clock import now_ms
-from services.ids import is_valid_id
 from services.metrics.catalog import JobCatalog
-from services.metrics.queries import MetricsQueries
+from services.metrics.queries import MetricsQueries, require_finite_time, require_job_id
 from services.store import JobRecord
 from weir.v1 import jobs_pb2, logs_pb2, metrics_pb2
 
@@ -113,10 +112,7 @@ class LiveViews:
             self._streams -= 1
 
     async def _job(self, job_id: str) -> JobRecord:
-        if not is_valid_id(job_id, "job"):
-            raise invalid_argument(
-                f"malformed job_id {job_id[:64]!r}: expected job_ followed by 26 characters"
-            )
+        require_job_id(job_id)
         job = await self._jobs.get_job(job_id)
         if job is None:
             raise not_found(f"job {job_id} not found")
@@ -155,8 +151,8 @@ class LiveViews:
         headers then, since a quiet tail may have no entry to send for long."""
         declared_enum_value(logs_pb2.LogEntry.Level, request.level, "level")
         requested_since = request.since if request.HasField("since") else None
-        if requested_since is not None and not math.isfinite(requested_since):
-            raise invalid_argument(f"since must be a finite millisecond timestamp, got {requested_since}")
+        if requested_since is not None:
+            require_finite_time("since", requested_since)
         with self._stream_slot():
             job = await self._job(request.job_id)
             timing = self._timing

@@ -66,6 +66,18 @@ def _log_message(entry: JobLogRecord) -> logs_pb2.LogEntry:
     )
 
 
+def require_job_id(job_id: str) -> None:
+    """Refuse a malformed id before it reaches the store (its text is cut: it is caller input)."""
+    if not is_valid_id(job_id, "job"):
+        raise invalid_argument(f"malformed job_id {job_id[:64]!r}: expected job_ followed by 26 characters")
+
+
+def require_finite_time(name: str, value: float) -> None:
+    # NaN would match nothing and compare false with everything; infinities are no time.
+    if not math.isfinite(value):
+        raise invalid_argument(f"{name} must be a finite millisecond timestamp, got {value}")
+
+
 class MetricsQueries:
     def __init__(self, store: TelemetryStore, catalog: JobCatalog, job_logs: JobLogStore) -> None:
         self._store = store
@@ -74,10 +86,7 @@ class MetricsQueries:
 
     async def _job(self, job_id: str) -> tuple[list[OperatorInfo], JobAggregate | None]:
         """The job's planned operators and its aggregate (None before any telemetry)."""
-        if not is_valid_id(job_id, "job"):
-            raise invalid_argument(
-                f"malformed job_id {job_id[:64]!r}: expected job_ followed by 26 characters"
-            )
+        require_job_id(job_id)
         operators = await self._catalog.get_job_operators(job_id)
         if operators is None:
             raise not_found(f"job {job_id} not found")
@@ -229,11 +238,8 @@ class MetricsQueries:
         if request.HasField("task_index") and request.task_index < 0:
             raise invalid_argument(f"task_index must not be negative, got {request.task_index}")
         for bound in ("since", "until"):
-            # NaN would match nothing and compare false with everything; infinities are no time.
-            if request.HasField(bound) and not math.isfinite(getattr(request, bound)):
-                raise invalid_argument(
-                    f"{bound} must be a finite millisecond timestamp, got {getattr(request, bound)}"
-                )
+            if request.HasField(bound):
+                require_finite_time(bound, getattr(request, bound))
         if request.HasField("since") and request.HasField("until") and request.until < request.since:
             raise invalid_argument("until must not be before since")
         await self._job(request.job_id)
