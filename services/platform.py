@@ -188,8 +188,10 @@ class Platform:
                 self._log_dir,
             )
             self.workers.append(worker)
-            await worker.start()
-        await asyncio.gather(*(w.wait_ready() for w in self.workers))
+        # Pinned ports matter most here: a worker restarted at its old address replaces its
+        # dead self in the controller's registry at once, so its jobs recover now rather than
+        # when the dead one's heartbeats are overdue.
+        await asyncio.gather(*(self._start(w) for w in self.workers))
 
     async def _start(self, child: Child) -> str:
         await child.start()

@@ -104,8 +104,8 @@ def run_until_checkpoints_advance(platform: RunningPlatform, job_id: str, epochs
     )
 
 
-# The controller notices the loss by the worker's missed heartbeats (10 s); weir up restarts the
-# worker meanwhile (on a new port, so the replacement path of the registry does not apply).
+# weir up restarts the worker on its old port, and its registration there tells the controller
+# that the old one is gone (without it, the missed heartbeats would, after 10 s).
 def test_a_killed_worker_recovers_the_job_from_its_last_checkpoint(platform: RunningPlatform) -> None:
     job_id = start_job(platform, QUERY, parallelism=PARALLELISM, interval_ms=300)
     wait_state(platform, job_id, "Running")
