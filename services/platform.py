@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 START_DEADLINE_S = 60.0
 STOP_GRACE_S = 10.0
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+# A child that ran this long before it died was not crash-looping: its next restart starts
+# the backoff over, so that a worker killed now and then comes back as fast as the first time.
+STABLE_AFTER_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class Child:
         self.port_file = run_dir / f"{name}.addr"
         self._log_path = log_dir / f"{name}.log"
         self.process: asyncio.subprocess.Process | None = None
+        self.started_at = 0.0
+        # Restarts in a row, each after a short life: how far into the backoff the next one is.
         self.restarts = 0
 
     async def start(self) -> None:
@@ -82,6 +87,7 @@ class Child:
             stderr=log_file,
             preexec_fn=_die_with_parent,
         )
+        self.started_at = time.monotonic()
         log_file.close()
 
     async def wait_ready(self, deadline_s: float = START_DEADLINE_S) -> str:
@@ -210,6 +216,8 @@ class Platform:
             await asyncio.sleep(0.5)
             for child in self.children():
                 if child.process is not None and child.process.returncode is not None:
+                    if time.monotonic() - child.started_at >= STABLE_AFTER_S:
+                        child.restarts = 0
                     backoff = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
                     log.warning(
                         "%s exited with %s; restarting it in %.1f s",
