@@ -2,7 +2,9 @@
 
 A task is one chain of forward-connected operators at one subtask index (the planner's
 `chain_operators`). Tasks are spread over the live workers, most free slots first, so a
-job's subtasks land on different processes when it can, as Flink's slot sharing does.
+job's subtasks land on different processes when it can, as Flink's slot sharing does;
+but chains that pass batches subtask i to subtask i (a fan-out, a union's inputs) share a
+worker per subtask when one has room, so those batches never leave the process.
 `schedule_run` then wires them (engine/wiring.py): each task learns its input tasks and
 where its outputs go, in-process or to another worker's ShuffleService.
 """
@@ -11,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.controller.workers import WorkerHandle
 from services.planner import Chain
+from services.worker.engine.exchange_output import sends_to_own_index_only
 from services.worker.engine.wiring import wire_tasks
 from weir.v1 import dataflow_pb2, worker_pb2
 
@@ -57,29 +60,61 @@ def task_id(chain: Chain, subtask_index: int) -> str:
     return f"{chain.operator_ids[0]}.{subtask_index}"
 
 
+def colocated_groups(dataflow: dataflow_pb2.Dataflow, chains: Sequence[Chain]) -> list[list[Chain]]:
+    """The chains grouped so that chains joined by an edge on which subtask i feeds only
+    subtask i (forward, equal parallelism: a fan-out, or a union's inputs) share a group; in
+    the order of their first chains. Such chains are not one chain only because the edge
+    branches or merges; placed together, each batch on the edge stays in its process."""
+    chain_of = {op_id: chain for chain in chains for op_id in chain.operator_ids}
+    group_of: dict[Chain, list[Chain]] = {chain: [chain] for chain in chains}
+    for edge in dataflow.edges:
+        upstream, downstream = chain_of[edge.source_operator_id], chain_of[edge.target_operator_id]
+        joined, absorbed = group_of[upstream], group_of[downstream]
+        if joined is absorbed or not sends_to_own_index_only(
+            edge, upstream.parallelism, downstream.parallelism
+        ):
+            continue
+        joined.extend(absorbed)
+        for chain in absorbed:
+            group_of[chain] = joined
+    order = {chain: position for position, chain in enumerate(chains)}
+    groups = list({id(group): group for group in group_of.values()}.values())
+    return sorted((sorted(group, key=order.__getitem__) for group in groups), key=lambda g: order[g[0]])
+
+
 def place_tasks(
-    chains: Sequence[Chain], workers: Sequence[WorkerHandle]
+    dataflow: dataflow_pb2.Dataflow, chains: Sequence[Chain], free_by_worker: Mapping[str, int]
 ) -> dict[str, list[worker_pb2.TaskSpec]]:
-    """Assign every task of every chain to a worker; return worker_id -> its task specs."""
-    free = {w.id: w.free_slots for w in workers}
+    """Assign every task of every chain to a worker; return worker_id -> its task specs.
+
+    Subtask i of a co-located group (`colocated_groups`) goes to one worker when one has the
+    slots for it; each goes to the worker with the most free slots, so that the subtasks of
+    a chain spread over the workers."""
+    free = dict(free_by_worker)
     needed = sum(c.parallelism for c in chains)
     if needed > sum(free.values()):
         raise NotEnoughSlots(
             f"the job needs {needed} task slots, the live workers have {sum(free.values())} free"
         )
     placements: dict[str, list[worker_pb2.TaskSpec]] = {}
-    for chain in chains:
-        for subtask in range(chain.parallelism):
-            worker_id = max(free, key=lambda w: free[w])
-            free[worker_id] -= 1
-            placements.setdefault(worker_id, []).append(
-                worker_pb2.TaskSpec(
-                    task_id=task_id(chain, subtask),
-                    operator_ids=list(chain.operator_ids),
-                    subtask_index=subtask,
-                    parallelism=chain.parallelism,
-                )
+
+    def place(chain: Chain, subtask: int, worker_id: str) -> None:
+        free[worker_id] -= 1
+        placements.setdefault(worker_id, []).append(
+            worker_pb2.TaskSpec(
+                task_id=task_id(chain, subtask),
+                operator_ids=list(chain.operator_ids),
+                subtask_index=subtask,
+                parallelism=chain.parallelism,
             )
+        )
+
+    for group in colocated_groups(dataflow, chains):
+        for subtask in range(group[0].parallelism):
+            roomy = [w for w in free if free[w] >= len(group)]
+            together = max(roomy, key=lambda w: free[w]) if roomy else None
+            for chain in group:
+                place(chain, subtask, together or max(free, key=lambda w: free[w]))
     return placements
 
 
@@ -89,7 +124,7 @@ def schedule_run(
     """The task specs of a new run of a job, placed and wired, by worker id. Every run gets
     a fresh run id: exchange traffic of a previous run (in flight when a failed job is
     rescheduled) is keyed by its own run id, so it never reaches the new run's tasks."""
-    placements = place_tasks(chains, workers)
+    placements = place_tasks(dataflow, chains, {w.id: w.free_slots for w in workers})
     addresses = {w.id: w.address for w in workers}
     return wire_tasks(dataflow, placements, addresses, run_id=new_run_id())
 
