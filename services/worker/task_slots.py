@@ -35,20 +35,23 @@ class SlotsExhausted(Exception):
 
 
 class _Listener:
-    """Forwards one job's task callbacks (from task threads) to the event loop's queue."""
+    """Forwards the task callbacks of one run of a job (from task threads) to the event loop's
+    queue. Task ids repeat from run to run, so the run id tells a cancelled task's last words
+    from its successor's."""
 
-    def __init__(self, slots: TaskSlots, job_id: str) -> None:
+    def __init__(self, slots: TaskSlots, job_id: str, run_id: str) -> None:
         self._slots = slots
         self._job_id = job_id
+        self._run_id = run_id
 
     def on_running(self, task_id: str) -> None:
-        self._slots.post(self._job_id, task_id, Kind.KIND_RUNNING)
+        self._slots.post(self._job_id, self._run_id, task_id, Kind.KIND_RUNNING)
 
     def on_finished(self, task_id: str) -> None:
-        self._slots.post(self._job_id, task_id, Kind.KIND_FINISHED)
+        self._slots.post(self._job_id, self._run_id, task_id, Kind.KIND_FINISHED)
 
     def on_failed(self, task_id: str, message: str) -> None:
-        self._slots.post(self._job_id, task_id, Kind.KIND_FAILED, message)
+        self._slots.post(self._job_id, self._run_id, task_id, Kind.KIND_FAILED, message)
 
     def on_checkpoint(self, task_id: str, epoch: int, states: list[SubtaskState]) -> None:
         report = control_plane_pb2.ReportCheckpointRequest(
@@ -62,7 +65,7 @@ class _Listener:
                 for s in states
             ],
         )
-        self._slots.post_checkpoint(report)
+        self._slots.post_checkpoint(self._run_id, report)
 
 
 class TaskSlots:
@@ -103,14 +106,13 @@ class TaskSlots:
         self.cancel_job(job_id, keep_run=specs[0].run_id if specs else None)
         if len(specs) > self.free:
             raise SlotsExhausted(f"asked for {len(specs)} tasks, {self.free} slots free")
-        listener = _Listener(self, job_id)
         for spec in specs:
             task = Task(
                 job_id,
                 dataflow,
                 spec,
                 self._telemetry,
-                listener,
+                _Listener(self, job_id, spec.run_id),
                 checkpoint_url=checkpoint_url,
                 restore_location=restore_location,
                 exchanges=self.exchanges,
@@ -163,22 +165,29 @@ class TaskSlots:
         for task in tasks:
             task.join(timeout_s)
 
-    def post(self, job_id: str, task_id: str, kind: int, message: str = "") -> None:
+    def post(self, job_id: str, run_id: str, task_id: str, kind: int, message: str = "") -> None:
         """Thread-safe: queue a task event for the controller."""
-        self._loop.call_soon_threadsafe(self._on_event, job_id, task_id, kind, message)
+        self._loop.call_soon_threadsafe(self._on_event, job_id, run_id, task_id, kind, message)
 
-    def post_checkpoint(self, report: control_plane_pb2.ReportCheckpointRequest) -> None:
+    def post_checkpoint(self, run_id: str, report: control_plane_pb2.ReportCheckpointRequest) -> None:
         """Thread-safe: queue a task's checkpoint acknowledgement for the controller."""
-        self._loop.call_soon_threadsafe(self._on_checkpoint, report)
+        self._loop.call_soon_threadsafe(self._on_checkpoint, run_id, report)
 
-    def _on_checkpoint(self, report: control_plane_pb2.ReportCheckpointRequest) -> None:
-        if (report.job_id, report.task_id) in self._tasks:  # else: a cancelled task's last words
+    def _is_current(self, key: tuple[str, str], run_id: str) -> bool:
+        """Whether the task of `key` here is of run `run_id`; if not, what it reports are a
+        cancelled task's last words: passed on, they would end or fail its successor, which
+        has the same task id in a newer run."""
+        task = self._tasks.get(key)
+        return task is not None and task.run_id == run_id
+
+    def _on_checkpoint(self, run_id: str, report: control_plane_pb2.ReportCheckpointRequest) -> None:
+        if self._is_current((report.job_id, report.task_id), run_id):
             self.events.put_nowait(report)
 
-    def _on_event(self, job_id: str, task_id: str, kind: int, message: str) -> None:
+    def _on_event(self, job_id: str, run_id: str, task_id: str, kind: int, message: str) -> None:
         key = (job_id, task_id)
-        if key not in self._tasks:
-            return  # a cancelled task's last words
+        if not self._is_current(key, run_id):
+            return
         if kind in (Kind.KIND_FINISHED, Kind.KIND_FAILED):
             del self._tasks[key]
             if key in self._stopping:

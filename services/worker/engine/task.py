@@ -81,6 +81,7 @@ class Task:
     ) -> None:
         self.job_id = job_id
         self.task_id = spec.task_id
+        self.run_id = spec.run_id
         self.subtask_index = spec.subtask_index
         self._telemetry = telemetry
         self._listener = listener
