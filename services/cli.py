@@ -70,6 +70,7 @@ def _controller(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
             port=args.port,
             port_file=args.port_file,
             checkpoint_url=args.checkpoint_url or default_checkpoint_url(data_dir),
+            otlp_endpoint=args.otlp_endpoint,
         )
     )
 
@@ -97,6 +98,7 @@ def _worker(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
             port=args.port,
             advertise_host=args.advertise_host,
             port_file=args.port_file,
+            otlp_endpoint=args.otlp_endpoint,
         )
     )
 
@@ -182,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     controller.add_argument(
         "--checkpoint-url", help="where checkpoints go (default: file://<data-dir>/checkpoints)"
     )
+    add_otlp_flag(controller, "traces")
     controller.set_defaults(run=_controller)
 
     worker = command("worker", "run a worker")
@@ -194,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the host the controller and other workers dial to reach this worker "
         "(default: --host; needed when --host is a wildcard such as 0.0.0.0)",
     )
+    add_otlp_flag(worker, "traces")
     worker.set_defaults(run=_worker)
 
     metrics = command("metrics", "run the metrics service")
@@ -212,11 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument(
         "--prometheus-port-file", type=Path, help="write the /metrics host:port here once serving"
     )
-    metrics.add_argument(
-        "--otlp-endpoint",
-        help="export metrics over OTLP/HTTP to this collector base URL, e.g. http://localhost:4318 "
-        "(default: OTEL_EXPORTER_OTLP_ENDPOINT, else off)",
-    )
+    add_otlp_flag(metrics, "metrics")
     metrics.set_defaults(run=_metrics)
 
     gateway = command("gateway", "run the REST gateway and the public gRPC front door", 5115)
@@ -225,6 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--metrics", required=True, help="host:port of the metrics service")
     gateway.set_defaults(run=_gateway)
     return parser
+
+
+def add_otlp_flag(parser: argparse.ArgumentParser, signal: str) -> None:
+    """--otlp-endpoint, one collector setting for every service: the metrics service exports
+    metrics there, the controller and workers their traces."""
+    parser.add_argument(
+        "--otlp-endpoint",
+        help=f"export {signal} over OTLP/HTTP to this collector base URL, e.g. http://localhost:4318 "
+        "(default: OTEL_EXPORTER_OTLP_ENDPOINT, else off)",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -112,13 +112,18 @@ class RunningPlatform:
 
 
 def start_platform(
-    data_dir: Path, workers: int = 2, database_url: str | None = None, extra: list[str] | None = None
+    data_dir: Path,
+    workers: int = 2,
+    database_url: str | None = None,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> RunningPlatform:
+    """`env`: variables set for `weir up` (and so for every service it starts)."""
     http_port, grpc_port = free_port(), free_port()
-    env = dict(os.environ)
-    env.pop("WEIR_DATABASE_URL", None)
+    environment = {**os.environ, **(env or {})}
+    environment.pop("WEIR_DATABASE_URL", None)
     if database_url:
-        env["WEIR_DATABASE_URL"] = database_url
+        environment["WEIR_DATABASE_URL"] = database_url
     process = subprocess.Popen(
         [
             sys.executable,
@@ -139,7 +144,7 @@ def start_platform(
         ],
         stdout=subprocess.DEVNULL,
         stderr=(data_dir.parent / f"{data_dir.name}-up.log").open("wb"),
-        env=env,
+        env=environment,
     )
     rest = httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=10)
     platform = RunningPlatform(process, rest, f"127.0.0.1:{grpc_port}", data_dir)

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services import tracing
 from services.clock import now_ms
 from services.controller.api.checkpoints import CheckpointServicer
 from services.controller.api.cluster import ClusterServicer
@@ -48,9 +49,21 @@ class ControllerConfig:
     port_file: Path | None = None
     # fsspec URL the jobs' checkpoints go under (`file:///...`, `s3://...`); "" disables them.
     checkpoint_url: str = ""
+    # OTLP/HTTP collector base URL traces are exported to; None: OTEL_EXPORTER_OTLP_ENDPOINT,
+    # else off (see services/tracing.py, which also reads WEIR_TRACES_FILE).
+    otlp_endpoint: str | None = None
 
 
 async def run_controller(config: ControllerConfig) -> None:
+    tracer_provider = tracing.configure_tracing("weir-controller", config.otlp_endpoint)
+    try:
+        await _serve(config)
+    finally:
+        # After everything else stopped: the spans of the last jobs' transitions get out too.
+        tracing.shutdown_tracing(tracer_provider)
+
+
+async def _serve(config: ControllerConfig) -> None:
     store = Store(config.database_url)
     await asyncio.to_thread(store.migrate)
     paths = PathPolicy(config.allowed_paths)

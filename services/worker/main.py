@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from services import tracing
 from services.serving import Servicer, start_server, wait_for_termination_signal
 from services.worker.control_plane_link import ControlPlaneLink
 from services.worker.engine import TelemetryBuffer, exchange_service
@@ -34,9 +35,21 @@ class WorkerConfig:
     # wildcard (0.0.0.0 in a container), which nobody can dial.
     advertise_host: str = ""
     port_file: Path | None = None
+    # OTLP/HTTP collector base URL traces are exported to; None: OTEL_EXPORTER_OTLP_ENDPOINT,
+    # else off (see services/tracing.py, which also reads WEIR_TRACES_FILE).
+    otlp_endpoint: str | None = None
 
 
 async def run_worker(config: WorkerConfig) -> None:
+    tracer_provider = tracing.configure_tracing("weir-worker", config.otlp_endpoint)
+    try:
+        await _serve(config)
+    finally:
+        # After the tasks and the server stopped, so that no span ends after the flush.
+        tracing.shutdown_tracing(tracer_provider)
+
+
+async def _serve(config: WorkerConfig) -> None:
     telemetry = TelemetryBuffer()
     slots = TaskSlots(config.slots, telemetry, asyncio.get_running_loop())
     server, port = await start_server(

@@ -4,10 +4,14 @@ commits their checkpoints."""
 from __future__ import annotations
 
 import grpc
+from opentelemetry import trace
 
+from services import tracing
 from services.api_errors import ApiError, invalid_argument, rpc
 from services.worker.task_slots import SlotsExhausted, TaskSlots
 from weir.v1 import worker_pb2, worker_pb2_grpc
+
+tracer = trace.get_tracer(__name__)
 
 
 class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
@@ -16,19 +20,26 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
 
     @rpc
     async def StartTasks(self, request: worker_pb2.StartTasksRequest, context: grpc.aio.ServicerContext):
-        if not request.tasks:
-            raise invalid_argument("no tasks to start")
-        try:
-            self._slots.start(
-                request.job_id,
-                request.dataflow,
-                request.tasks,
-                checkpoint_url=request.checkpoint_url,
-                restore_location=request.restore_location,
-            )
-        except SlotsExhausted as error:
-            raise ApiError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)) from error
-        return worker_pb2.StartTasksResponse()
+        # A child of the controller's `start tasks` span, whose context the call's metadata carries.
+        with tracing.server_span(
+            tracer,
+            "StartTasks",
+            context.invocation_metadata(),
+            {"job.id": request.job_id, "task.count": len(request.tasks)},
+        ):
+            if not request.tasks:
+                raise invalid_argument("no tasks to start")
+            try:
+                self._slots.start(
+                    request.job_id,
+                    request.dataflow,
+                    request.tasks,
+                    checkpoint_url=request.checkpoint_url,
+                    restore_location=request.restore_location,
+                )
+            except SlotsExhausted as error:
+                raise ApiError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)) from error
+            return worker_pb2.StartTasksResponse()
 
     @rpc
     async def StopTasks(self, request: worker_pb2.StopTasksRequest, context: grpc.aio.ServicerContext):

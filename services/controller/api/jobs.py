@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+from opentelemetry import trace
 
+from services import tracing
 from services.api_errors import (
     declared_enum_value,
     failed_precondition,
@@ -34,6 +36,8 @@ from weir.v1 import jobs_pb2, jobs_pb2_grpc
 
 SORT_FIELDS = ("id", "created_at", "start_time", "finish_time", "run_id", "state", "pipeline_id")
 MAX_STOP_TIMEOUT_S = 3600
+
+tracer = trace.get_tracer(__name__)
 
 
 def parse_sort(sort: str) -> tuple[str, bool]:
@@ -133,7 +137,16 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
 
     @rpc
     async def RestartJob(self, request: jobs_pb2.RestartJobRequest, context: grpc.aio.ServicerContext):
+        # Like CreatePipeline, the root of the new job's lifecycle trace.
+        with tracing.server_span(tracer, "RestartJob", context.invocation_metadata()):
+            return await self._restart_job(request)
+
+    async def _restart_job(self, request: jobs_pb2.RestartJobRequest) -> jobs_pb2.RestartJobResponse:
         job = await self._job(request.job_id)
+        # Set once validated: a malformed id from a client does not go into the trace.
+        span = trace.get_current_span()
+        span.set_attribute("job.restarted_id", job.id)
+        span.set_attribute("pipeline.id", job.pipeline_id)
         if job.state not in FINAL_STATES:
             raise failed_precondition(f"job {job.id} is {job.state}: stop it before restarting it")
         restore = await self._restore_point(job, request.checkpoint_id)
@@ -151,6 +164,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         new_job = await self._starter.start(
             pipeline, parallelism, dataflow, restore_checkpoint_id=restore.id if restore else None
         )
+        span.set_attribute("job.id", new_job.id)
         return jobs_pb2.RestartJobResponse(message="Job restarted", new_job_id=new_job.id)
 
     async def _restore_point(self, job: JobRecord, checkpoint_id: str) -> CheckpointRecord | None:

@@ -6,7 +6,9 @@ import asyncio
 
 import grpc
 from google.protobuf import empty_pb2
+from opentelemetry import trace
 
+from services import tracing
 from services.api_errors import (
     ApiError,
     failed_precondition,
@@ -33,6 +35,8 @@ DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 MIN_CHECKPOINT_INTERVAL_MS = 100
 MAX_CHECKPOINT_INTERVAL_MS = 24 * 3600 * 1000
 MAX_CHECKPOINTS_RETAINED = 100
+
+tracer = trace.get_tracer(__name__)
 
 
 def parallelism_of(
@@ -90,6 +94,12 @@ class PipelineServicer(pipelines_pb2_grpc.PipelineServiceServicer):
     async def CreatePipeline(
         self, request: pipelines_pb2.CreatePipelineRequest, context: grpc.aio.ServicerContext
     ):
+        # The root of a job's lifecycle trace (or a child of the caller's span, if it sent one):
+        # the job's scheduling and its tasks' start continue it.
+        with tracing.server_span(tracer, "CreatePipeline", context.invocation_metadata()):
+            return await self._create_pipeline(request)
+
+    async def _create_pipeline(self, request: pipelines_pb2.CreatePipelineRequest) -> pipelines_pb2.Pipeline:
         name = request.name.strip()
         if not name:
             raise invalid_argument("name must not be empty")
@@ -122,8 +132,11 @@ class PipelineServicer(pipelines_pb2_grpc.PipelineServiceServicer):
             created_at=now_ms(),
             dataflow=dataflow.SerializeToString(),
         )
+        span = trace.get_current_span()
+        span.set_attribute("pipeline.id", record.id)
         await asyncio.to_thread(self._store.create_pipeline, record)
-        await self._starter.start(record, parallelism, dataflow)
+        job = await self._starter.start(record, parallelism, dataflow)
+        span.set_attribute("job.id", job.id)
         return to_proto(record)
 
     @rpc

@@ -10,7 +10,10 @@ import time
 from dataclasses import dataclass, field
 
 import grpc
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
+from services import tracing
 from services.controller.checkpointing.coordinator import CheckpointCoordinator
 from services.controller.lifecycle.events import JobEvent, StopRequested, WorkerLost
 from services.controller.workers import WorkerRegistry
@@ -18,6 +21,7 @@ from services.store import JobRecord, Store
 from weir.v1 import dataflow_pb2, worker_pb2
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 # Deadline of one controller -> worker call.
 WORKER_RPC_TIMEOUT_S = 10.0
@@ -46,6 +50,13 @@ class JobContext:
     recovery_cause: str = ""
     # The epoch directory the tasks restore their state from when started; "" for none.
     restore_location: str = ""
+    # The trace context the job was created in (the span of the CreatePipeline or RestartJob
+    # that started it, captured by `supervise`): the job runs in a task of its own, which
+    # would otherwise lose it, so its first scheduling is traced as a child of that span.
+    trace_origin: otel_context.Context | None = None
+    # Whether the job was scheduled before: later schedulings (recoveries, possibly hours on)
+    # are traces of their own that link to the origin rather than grow its trace.
+    scheduled_before: bool = False
 
     @property
     def task_ids(self) -> list[str]:
@@ -65,24 +76,38 @@ class JobContext:
         return event.worker_id in self.placements
 
     async def start_tasks(self) -> None:
-        """Ask each worker to start the tasks placed on it; raises on the first refusal."""
-        for worker_id, specs in self.placements.items():
-            handle = self.workers.get(worker_id)
-            if handle is None or handle.lost:
-                raise WorkerGone(f"worker {worker_id} is gone")
-            for spec in specs:
-                handle.tasks[spec.task_id] = self.job.id
-                self.task_states[spec.task_id] = "starting"
-            await handle.stub.StartTasks(
-                worker_pb2.StartTasksRequest(
-                    job_id=self.job.id,
-                    dataflow=self.dataflow,
-                    tasks=specs,
-                    checkpoint_url=self.checkpoints.checkpoint_url,
-                    restore_location=self.restore_location,
-                ),
-                timeout=WORKER_RPC_TIMEOUT_S,
-            )
+        """Ask each worker to start the tasks placed on it; raises on the first refusal.
+
+        Traced as `start tasks`; each StartTasks call carries that span in its metadata, so the
+        workers' StartTasks spans are its children."""
+        attributes = {
+            "job.id": self.job.id,
+            "pipeline.id": self.job.pipeline_id,
+            "task.count": len(self.task_ids),
+            "worker.count": len(self.placements),
+        }
+        with tracer.start_as_current_span("start tasks", attributes=attributes) as span:
+            for worker_id, specs in self.placements.items():
+                handle = self.workers.get(worker_id)
+                if handle is None or handle.lost:
+                    raise WorkerGone(f"worker {worker_id} is gone")
+                for spec in specs:
+                    handle.tasks[spec.task_id] = self.job.id
+                    self.task_states[spec.task_id] = "starting"
+                # An event rather than a client span per call: the worker's server span is then
+                # the direct child of `start tasks`, and which worker got what is still there.
+                span.add_event("StartTasks", {"worker.id": worker_id, "task.count": len(specs)})
+                await handle.stub.StartTasks(
+                    worker_pb2.StartTasksRequest(
+                        job_id=self.job.id,
+                        dataflow=self.dataflow,
+                        tasks=specs,
+                        checkpoint_url=self.checkpoints.checkpoint_url,
+                        restore_location=self.restore_location,
+                    ),
+                    timeout=WORKER_RPC_TIMEOUT_S,
+                    metadata=tracing.outgoing_metadata(),
+                )
 
     async def stop_tasks(self, mode: worker_pb2.StopTasksRequest.Mode.ValueType) -> None:
         """Ask every worker holding tasks of this job to stop them; unreachable workers are skipped

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from services import tracing
 from services.clock import now_ms
 from services.controller.checkpointing.coordinator import CheckpointCoordinator
 from services.controller.job_log import JobLog
@@ -54,13 +55,24 @@ class JobSupervisors:
         workers.on_worker_lost(self._worker_lost)
 
     def supervise(self, job: JobRecord, dataflow: dataflow_pb2.Dataflow) -> None:
-        """Start driving `job` from its current state."""
+        """Start driving `job` from its current state.
+
+        The trace context of the caller (the span of the request that created the job, if any)
+        is kept on the job's context for its first scheduling to continue that trace; the task
+        driving the job runs without it, as it outlives the request by far."""
         checkpoints = CheckpointCoordinator(job, self._store, self._workers, self._checkpoint_url)
         ctx = JobContext(
-            job=job, dataflow=dataflow, store=self._store, workers=self._workers, checkpoints=checkpoints
+            job=job,
+            dataflow=dataflow,
+            store=self._store,
+            workers=self._workers,
+            checkpoints=checkpoints,
+            trace_origin=tracing.current_context(),
         )
         self._contexts[job.id] = ctx
-        task = asyncio.create_task(self._drive(ctx), name=f"supervise {job.id}")
+        task = asyncio.create_task(
+            self._drive(ctx), name=f"supervise {job.id}", context=tracing.without_trace_context()
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

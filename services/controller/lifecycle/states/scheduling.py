@@ -10,7 +10,10 @@ import contextlib
 import logging
 
 import grpc
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
+from services import tracing
 from services.controller.checkpointing.restore_points import latest_restore_point
 from services.controller.lifecycle.context import JobContext, WorkerGone, monotonic_deadline, remaining
 from services.controller.lifecycle.events import (
@@ -28,6 +31,7 @@ from services.worker.engine.wiring import WiringError
 from weir.v1 import worker_pb2
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 SLOTS_DEADLINE_S = 60.0
 STARTUP_DEADLINE_S = 60.0
@@ -41,6 +45,28 @@ _TRANSIENT_REFUSALS = (
 
 
 async def handle(ctx: JobContext) -> Transition:
+    """Schedule the job, traced as `schedule job`.
+
+    The first scheduling continues the trace of the request that created the job (its span
+    is the parent); a later one (after a recovery, possibly hours on) starts a trace of its
+    own, linked to that origin, so that one job's lifetime is not one unbounded trace."""
+    first = not ctx.scheduled_before
+    ctx.scheduled_before = True
+    with tracer.start_as_current_span(
+        "schedule job",
+        # An empty context, not None (the current one): a rescheduling must start a new trace.
+        context=ctx.trace_origin if first else otel_context.Context(),
+        links=None if first else tracing.links_to(ctx.trace_origin),
+        attributes={"job.id": ctx.job.id, "pipeline.id": ctx.job.pipeline_id, "job.first_schedule": first},
+    ) as span:
+        transition = await _schedule(ctx)
+        span.set_attribute("job.next_state", transition.to_state)
+        if transition.to_state == "Failed":
+            span.set_status(trace.StatusCode.ERROR, transition.failure_message)
+        return transition
+
+
+async def _schedule(ctx: JobContext) -> Transition:
     chains = chain_operators(ctx.dataflow)
     needed = sum(c.parallelism for c in chains)
 
