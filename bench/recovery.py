@@ -293,6 +293,7 @@ def controller_restart(new_platform: Callable[[], RunningPlatform], trials: int)
         except (JobFailed, JobsStalled) as failure:
             result.failures.append(str(failure))
             print(f"  controller kill {trial + 1}: {failure}", flush=True)
+            print(platform.logs(tail_chars=6000), file=sys.stderr, flush=True)
         finally:
             stop_platform(platform)
     return result
@@ -303,6 +304,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--trials", type=int, default=TRIALS)
+    parser.add_argument("--measure", choices=("both", "worker", "controller"), default="both")
     parser.add_argument(
         "--postgres", action="store_true", help="a fresh PostgreSQL database per platform (default: SQLite)"
     )
@@ -314,21 +316,27 @@ def main() -> None:
             return start_platform(Path(tempfile.mkdtemp(dir=tmp)) / "data", workers=2, database_url=url)
 
         print("== recovery (weir up, 2 workers, kill -9)", flush=True)
-        platform = new_platform()
-        try:
-            worker = worker_recovery(platform, args.trials)
-        except SystemExit:
-            print(platform.logs(tail_chars=3000), file=sys.stderr)
-            raise
-        finally:
-            stop_platform(platform)
-        controller = controller_restart(new_platform, args.trials)
-    print(f"worker kill -> job Running again: {worker.summary()}")
-    print(f"controller kill -> all {CONTROLLER_JOBS} jobs reconciled: {controller.summary()}")
-    for failure in [*worker.failures, *controller.failures]:
-        print(f"  failed: {failure}")
-    for stall in [*worker.stalls, *controller.stalls]:
-        print(f"  stalled: {stall}")
+        worker = controller = None
+        if args.measure in ("both", "worker"):
+            platform = new_platform()
+            try:
+                worker = worker_recovery(platform, args.trials)
+            except SystemExit:
+                print(platform.logs(tail_chars=3000), file=sys.stderr)
+                raise
+            finally:
+                stop_platform(platform)
+        if args.measure in ("both", "controller"):
+            controller = controller_restart(new_platform, args.trials)
+    if worker is not None:
+        print(f"worker kill -> job Running again: {worker.summary()}")
+    if controller is not None:
+        print(f"controller kill -> all {CONTROLLER_JOBS} jobs reconciled: {controller.summary()}")
+    for trials in (worker, controller):
+        for failure in trials.failures if trials else []:
+            print(f"  failed: {failure}")
+        for stall in trials.stalls if trials else []:
+            print(f"  stalled: {stall}")
 
 
 if __name__ == "__main__":
