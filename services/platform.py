@@ -29,10 +29,9 @@ log = logging.getLogger(__name__)
 
 START_DEADLINE_S = 60.0
 STOP_GRACE_S = 10.0
+# The wait before each restart in a row that fails to come up; one that came up (published
+# its address) starts over, so that a worker killed now and then is back as fast each time.
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
-# A child that ran this long before it died was not crash-looping: its next restart starts
-# the backoff over, so that a worker killed now and then comes back as fast as the first time.
-STABLE_AFTER_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,7 @@ class Child:
         self.port_file = run_dir / f"{name}.addr"
         self._log_path = log_dir / f"{name}.log"
         self.process: asyncio.subprocess.Process | None = None
-        self.started_at = 0.0
-        # Restarts in a row, each after a short life: how far into the backoff the next one is.
+        # Restarts since it last came up: how far into the backoff the next one is.
         self.restarts = 0
 
     async def start(self) -> None:
@@ -87,7 +85,6 @@ class Child:
             stderr=log_file,
             preexec_fn=_die_with_parent,
         )
-        self.started_at = time.monotonic()
         log_file.close()
 
     async def wait_ready(self, deadline_s: float = START_DEADLINE_S) -> str:
@@ -216,8 +213,6 @@ class Platform:
             await asyncio.sleep(0.5)
             for child in self.children():
                 if child.process is not None and child.process.returncode is not None:
-                    if time.monotonic() - child.started_at >= STABLE_AFTER_S:
-                        child.restarts = 0
                     backoff = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
                     log.warning(
                         "%s exited with %s; restarting it in %.1f s",
@@ -230,6 +225,7 @@ class Platform:
                     with contextlib.suppress(RuntimeError):
                         await child.start()
                         await child.wait_ready()
+                        child.restarts = 0
 
     async def stop(self) -> None:
         # Front door first, data plane next, then the services the others report to.
