@@ -38,8 +38,8 @@ class WorkerHandle:
     last_heartbeat: float
     channel: grpc.aio.Channel
     stub: worker_pb2_grpc.WorkerServiceStub
-    # task_id -> job_id of every task placed here.
-    tasks: dict[str, str] = field(default_factory=dict)
+    # (job_id, task_id) of every task placed here: task ids repeat from job to job.
+    tasks: set[tuple[str, str]] = field(default_factory=set)
     lost: bool = False
 
     @property
@@ -118,8 +118,7 @@ class WorkerRegistry:
     async def release_job(self, job_id: str) -> None:
         """Give back every slot the job holds on any worker."""
         for handle in self._workers.values():
-            for task_id in [t for t, j in handle.tasks.items() if j == job_id]:
-                del handle.tasks[task_id]
+            handle.tasks = {task for task in handle.tasks if task[0] != job_id}
         await self._notify()
 
     async def watch(self, check_interval_s: float = 1.0) -> None:

@@ -43,12 +43,30 @@ def test_a_new_registration_at_a_live_workers_address_replaces_it_at_once() -> N
         lost: list[WorkerHandle] = []
         registry.on_worker_lost(lost.append)
         old = await registry.register("127.0.0.1:7000", pid=10, slots=4)
-        old.tasks["task-1"] = "job-1"
+        old.tasks.add(("job-1", "source_1.0"))
         other = await registry.register("127.0.0.1:7001", pid=11, slots=4)
         new = await registry.register("127.0.0.1:7000", pid=12, slots=4)
         await registry.close()
         assert [w.id for w in lost] == [old.id]
         assert old.lost and not old.tasks
         assert {w.id for w in registry.live()} == {other.id, new.id}
+
+    asyncio.run(main())
+
+
+def test_slots_of_jobs_with_the_same_task_ids_are_counted_and_released_apart() -> None:
+    """Task ids repeat from job to job (`source_1.0` in every job with a source): a second
+    job's task must take a slot of its own, and releasing one job must not free the other's."""
+
+    async def main() -> None:
+        registry = WorkerRegistry()
+        worker = await registry.register("127.0.0.1:7000", pid=10, slots=4)
+        for job_id in ("job-1", "job-2"):
+            worker.tasks.update({(job_id, "source_1.0"), (job_id, "source_1.1")})
+        assert worker.free_slots == 0
+        await registry.release_job("job-1")
+        await registry.close()
+        assert worker.free_slots == 2
+        assert worker.tasks == {("job-2", "source_1.0"), ("job-2", "source_1.1")}
 
     asyncio.run(main())

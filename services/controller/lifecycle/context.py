@@ -16,7 +16,7 @@ from opentelemetry import trace
 from services import tracing
 from services.controller.checkpointing.coordinator import CheckpointCoordinator
 from services.controller.lifecycle.events import JobEvent, StopRequested, WorkerLost
-from services.controller.workers import WorkerRegistry
+from services.controller.workers import WorkerHandle, WorkerRegistry
 from services.store import JobRecord, Store
 from weir.v1 import dataflow_pb2, worker_pb2
 
@@ -87,13 +87,18 @@ class JobContext:
             "worker.count": len(self.placements),
         }
         with tracer.start_as_current_span("start tasks", attributes=attributes) as span:
+            # Every slot is claimed before the first call: other jobs schedule meanwhile.
+            handles: dict[str, WorkerHandle] = {}
             for worker_id, specs in self.placements.items():
                 handle = self.workers.get(worker_id)
                 if handle is None or handle.lost:
                     raise WorkerGone(f"worker {worker_id} is gone")
+                handles[worker_id] = handle
                 for spec in specs:
-                    handle.tasks[spec.task_id] = self.job.id
+                    handle.tasks.add((self.job.id, spec.task_id))
                     self.task_states[spec.task_id] = "starting"
+            for worker_id, specs in self.placements.items():
+                handle = handles[worker_id]
                 # An event rather than a client span per call: the worker's server span is then
                 # the direct child of `start tasks`, and which worker got what is still there.
                 span.add_event("StartTasks", {"worker.id": worker_id, "task.count": len(specs)})

@@ -151,13 +151,8 @@ class JobSupervisors:
         )
         if updated is None:
             raise RuntimeError(f"job {ctx.job.id} left state {ctx.job.state} behind the supervisor's back")
-        log.info(
-            "job %s: %s -> %s%s",
-            ctx.job.id,
-            ctx.job.state,
-            to_state,
-            f" ({failure_message})" if failure_message else "",
-        )
+        reason = failure_message or (ctx.recovery_cause if to_state == "Recovering" else None)
+        log.info("job %s: %s -> %s%s", ctx.job.id, ctx.job.state, to_state, f" ({reason})" if reason else "")
         from_state, ctx.job = ctx.job.state, updated
         await self._job_log.transition(ctx, from_state, failure_message)
 

@@ -70,10 +70,21 @@ async def _schedule(ctx: JobContext) -> Transition:
     chains = chain_operators(ctx.dataflow)
     needed = sum(c.parallelism for c in chains)
 
+    restore_point = await asyncio.to_thread(latest_restore_point, ctx.store, ctx.job)
+    ctx.restore_location = restore_point.location if restore_point else ""
+
+    # Jobs schedule side by side (all of them at once after a controller restart): the last
+    # look at the free slots and their claim (schedule_run, then start_tasks before its first
+    # await) must have no await between them, or two jobs could count the same slots.
     slots_deadline = monotonic_deadline(SLOTS_DEADLINE_S)
-    usable = await _usable_workers(ctx, needed)
-    while free_slots(usable) < needed:
-        if ctx.stop_request is not None or not ctx.events.empty():
+    while True:
+        usable = await _usable_workers(ctx, needed)
+        while (event := await ctx.next_event(0)) is not None:
+            if isinstance(event, StopRequested):
+                return Transition("Stopping")
+        if ctx.stop_request is not None:
+            return Transition("Stopping")
+        if free_slots(usable) >= needed:
             break
         if remaining(slots_deadline) == 0:
             unreachable = len(ctx.workers.live()) - len(usable)
@@ -86,15 +97,7 @@ async def _schedule(ctx: JobContext) -> Transition:
         async with ctx.workers.changed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ctx.workers.changed.wait(), min(1.0, remaining(slots_deadline)))
-        usable = await _usable_workers(ctx, needed)
-    while (event := await ctx.next_event(0)) is not None:
-        if isinstance(event, StopRequested):
-            return Transition("Stopping")
-    if ctx.stop_request is not None:
-        return Transition("Stopping")
 
-    restore_point = await asyncio.to_thread(latest_restore_point, ctx.store, ctx.job)
-    ctx.restore_location = restore_point.location if restore_point else ""
     if restore_point is not None:
         log.info(
             "job %s restores checkpoint %s from %s", ctx.job.id, restore_point.id, restore_point.location
