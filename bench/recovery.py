@@ -262,12 +262,27 @@ def seconds_until_reconciled(platform: RunningPlatform, job_ids: list[str], kill
     return time.monotonic() - killed_at
 
 
+def print_job_lines(platform: RunningPlatform, job_ids: list[str], last: int = 80) -> None:
+    """To stderr: the platform's log lines about `job_ids`, and its own log's end."""
+    # Each job's routine (its checkpoints, polls of it) would drown the rest.
+    routine = ("aiohttp.access", ") completed, ", "retention deleted")
+    for path in sorted((platform.data_dir / "logs").glob("*.log")):
+        lines = [
+            line
+            for line in path.read_text(errors="replace").splitlines()
+            if any(job_id in line for job_id in job_ids) and not any(r in line for r in routine)
+        ]
+        print(f"== {path.name}", *lines[-last:], sep="\n", file=sys.stderr)
+    print(platform.logs(tail_chars=2000).rsplit("== ", 1)[-1], file=sys.stderr, flush=True)
+
+
 def controller_restart(new_platform: Callable[[], RunningPlatform], trials: int) -> Trials:
     """Each trial on a platform of its own, so that what one controller restart leaves behind
     (a stalled job, slots still held) cannot change the next trial."""
     result = Trials()
     for trial in range(trials):
         platform = new_platform()
+        job_ids: list[str] = []
         try:
             job_ids = [
                 start_job(platform, f"controller-kill-{i}", CONTROLLER_CHECKPOINT_INTERVAL_MS)
@@ -293,7 +308,7 @@ def controller_restart(new_platform: Callable[[], RunningPlatform], trials: int)
         except (JobFailed, JobsStalled) as failure:
             result.failures.append(str(failure))
             print(f"  controller kill {trial + 1}: {failure}", flush=True)
-            print(platform.logs(tail_chars=6000), file=sys.stderr, flush=True)
+            print_job_lines(platform, job_ids)
         finally:
             stop_platform(platform)
     return result

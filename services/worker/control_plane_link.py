@@ -71,8 +71,12 @@ class ControlPlaneLink:
 
     async def _heartbeat_until_unknown(self) -> None:
         last_ok = time.monotonic()
+        reached = True
         while True:
-            await asyncio.sleep(self._heartbeat_s)
+            # After a miss, look again soon: a restarted controller learns of this worker (and
+            # can reschedule its jobs onto it) as soon as it is back, not a heartbeat later.
+            await asyncio.sleep(self._heartbeat_s if reached else RETRY_S)
+            reached = False
             try:
                 response = await self._stub.Heartbeat(
                     control_plane_pb2.HeartbeatRequest(
@@ -88,7 +92,7 @@ class ControlPlaneLink:
             if not response.known:
                 log.warning("the controller no longer knows worker %s; registering again", self.worker_id)
                 return
-            last_ok = time.monotonic()
+            last_ok, reached = time.monotonic(), True
 
     async def _send_events(self) -> None:
         while True:
