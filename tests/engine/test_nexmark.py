@@ -1,8 +1,9 @@
-"""The nexmark source: Nexmark's event mix and id rules, determinism, block hand-out on
-restore, and struct field access in SQL over it."""
+"""The nexmark source: Nexmark's event mix and id rules, determinism, pinned values,
+block hand-out on restore, and struct field access in SQL over it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -14,6 +15,7 @@ from services.planner import plan_query
 from services.planner.errors import PlanError
 from services.worker.engine.nexmark.block_assignment import BlockAssignment
 from services.worker.engine.nexmark.generator import GeneratorConfig, NexmarkGenerator
+from services.worker.engine.nexmark.random_streams import RandomStreams
 from services.worker.engine.nexmark.string_views import StringPool, TextPool
 from services.worker.engine.operators.base import Exhausted
 from services.worker.engine.operators.nexmark import NexmarkSource
@@ -169,3 +171,41 @@ def test_string_views_hold_exactly_the_pooled_strings_and_substrings() -> None:
     whole = text.cut(np.array([0]), np.array([4096])).to_pylist()[0]
     assert cut.to_pylist() == [whole[s : s + n] for s, n in zip(starts, lengths, strict=True)]
     assert pl.Series(cut).to_list() == cut.to_pylist()
+
+
+def test_generated_values_are_pinned() -> None:
+    """A digest of every value (struct children included, also under NULL structs), so a
+    speed-up cannot change a generated value; changing them must be deliberate."""
+    small = GeneratorConfig(
+        seed=3,
+        person_proportion=2,
+        auction_proportion=5,
+        bid_proportion=43,
+        num_active_people=7,
+        num_in_flight_auctions=3,
+        avg_person_byte_size=50,
+    )
+    batches = [
+        NexmarkGenerator(small).generate(0, 3000),
+        NexmarkGenerator(GeneratorConfig()).generate(10**7, 3000),
+    ]
+    digest = hashlib.sha256()
+    for batch in batches:
+        batch.validate(full=True)
+        for column in batch.columns:
+            digest.update(repr(column.is_valid().to_pylist()).encode())
+            for j in range(column.type.num_fields):
+                digest.update(repr(column.field(j).to_pylist()).encode())
+    assert digest.hexdigest() == "99700ae00b6894398e56dd59d52d57870707c10273c9bc7a306ab6cd82fd3ae8"
+
+
+def test_random_draw_shortcuts_equal_their_definition() -> None:
+    """`below` is int((bits >> 11) * 2^-53 * bound): its integer shortcuts (powers of two,
+    `nonzero_below`) and the single-bound multiplication must give exactly that."""
+    draws = RandomStreams(5).at(np.arange(200_000, dtype=np.int64))
+    unit = (draws.bits(9) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    for bound in (1, 2, 3, 4, 5, 7, 20, 64, 100, 1024, 10_000, 1_047_552, 1 << 40):
+        expected = (unit * float(bound)).astype(np.int64)
+        assert np.array_equal(draws.below(9, bound), expected)
+        assert np.array_equal(draws.below(9, np.full(len(draws), bound)), expected)
+        assert np.array_equal(draws.nonzero_below(9, bound), expected > 0)

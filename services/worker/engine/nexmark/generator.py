@@ -19,6 +19,13 @@ Two deliberate differences, both so that a batch costs numpy operations, not a l
 
 The output has one row per event and the columns of Arroyo's nexmark table: nullable
 structs `person`, `auction`, `bid`, exactly one of them non-null per row.
+
+Cost: bids are 92% of the rows, so bid values are computed over every row (under the
+bid struct's NULLs its children hold the values computed there too); person and auction
+values over their own rows only, then spread into columns of the batch's length (0, ""
+or NULL on the other rows). What several columns use (each event's hashed id, the latest
+person and auction ids) is computed once per batch, and the columns are allocated in
+Arrow's memory pool (arrow_memory.py).
 """
 
 from __future__ import annotations
@@ -28,8 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from services.worker.engine.nexmark.random_streams import RandomStreams
-from services.worker.engine.nexmark.string_views import StringPool, TextPool
+from services.worker.engine.nexmark import arrow_memory
+from services.worker.engine.nexmark.random_streams import Draws, RandomStreams
+from services.worker.engine.nexmark.string_views import StringPool, TextPool, spread, validity_bitmap
 
 FIRST_PERSON_ID = 1000
 FIRST_AUCTION_ID = 1000
@@ -139,19 +147,27 @@ class GeneratorConfig:
         """Event time of each event: the base time plus one inter-event delay per event."""
         return self.base_time_us + (event_ids * (1_000_000.0 / self.first_event_rate)).astype(np.int64)
 
-    def last_base0_person_id(self, event_ids: np.ndarray) -> np.ndarray:
-        """The id (from 0) of the latest person generated at or before each event."""
-        epoch, offset = np.divmod(event_ids, self.total_proportion)
+    def epoch_and_offset(self, event_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each event's epoch (a run of `total_proportion` events: people, then auctions,
+        then bids) and its offset in it. A floor division and a multiplication, as numpy's
+        divmod is about 20 times slower."""
+        epoch = event_ids // self.total_proportion
+        return epoch, event_ids - epoch * self.total_proportion
+
+    def last_base0_person_id_at(self, epoch: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """The id (from 0) of the latest person generated at or before each event, from its
+        `epoch_and_offset` (computed once per batch for both ids)."""
         return epoch * self.person_proportion + np.minimum(offset, self.person_proportion - 1)
 
-    def last_base0_auction_id(self, event_ids: np.ndarray) -> np.ndarray:
-        """The id (from 0) of the latest auction generated at or before each event."""
-        epoch, offset = np.divmod(event_ids, self.total_proportion)
-        person, auction = self.person_proportion, self.auction_proportion
-        before = offset < person
-        epoch = np.where(before, epoch - 1, epoch)
-        offset = np.where(before | (offset >= person + auction), auction - 1, offset - person)
-        return epoch * auction + offset
+    def last_base0_auction_id_at(self, epoch: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """The id (from 0) of the latest auction generated at or before each event, from its
+        `epoch_and_offset`.
+
+        Within its epoch an event follows `offset - person_proportion` of the epoch's
+        auctions, at most all of them (`auction_proportion - 1` is the epoch's last), at
+        least none (-1: the previous epoch's last)."""
+        within = np.clip(offset - self.person_proportion, -1, self.auction_proportion - 1)
+        return epoch * self.auction_proportion + within
 
 
 def _words(rng: np.random.Generator, length: int, count: int = _STRING_POOL_SIZE) -> list[str]:
@@ -160,10 +176,41 @@ def _words(rng: np.random.Generator, length: int, count: int = _STRING_POOL_SIZE
     return [letters[i : i + length] for i in range(0, count * length, length)]
 
 
-def _padding_lengths(random: RandomStreams, ids: np.ndarray, field: int, average: np.ndarray) -> np.ndarray:
+def _padding_lengths(draws: Draws, field: int, average: np.ndarray | int) -> np.ndarray:
     """Lengths of Nexmark's `extra` padding: uniform around the room left to the average size."""
     room = np.maximum(average, 0)
-    return (room * 3 // 4 + random.below(ids, field, room // 2 + 1)).astype(np.int64)
+    return room * 3 // 4 + draws.below(field, room // 2 + 1)
+
+
+def _column(values: np.ndarray, plus: int = 0) -> np.ndarray:
+    """values + plus, as a batch column (in Arrow's pool, see arrow_memory.py)."""
+    return np.add(values, plus, out=arrow_memory.empty(len(values), values.dtype))
+
+
+def _timestamps(micros: np.ndarray) -> pa.Array:
+    """A timestamp column sharing the int64 `micros` (pa.array of datetime64 would scan
+    them for NaT and copy)."""
+    return pa.array(micros).view(_TIMESTAMP)
+
+
+def _spread(values: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
+    """A column of `count` rows: `values` at the positions `rows` (one event type's), 0 elsewhere."""
+    column = arrow_memory.zeros(count, values.dtype)
+    column[rows] = values
+    return column
+
+
+@dataclass(frozen=True)
+class _Events:
+    """Some events of a batch, with the per-event values that several columns draw on
+    (computed once per batch, then `take`n for each event type)."""
+
+    draws: Draws
+    last_person: np.ndarray  # GeneratorConfig.last_base0_person_id_at
+    last_auction: np.ndarray  # GeneratorConfig.last_base0_auction_id_at
+
+    def take(self, index: np.ndarray) -> _Events:
+        return _Events(self.draws.take(index), self.last_person[index], self.last_auction[index])
 
 
 class NexmarkGenerator:
@@ -193,146 +240,190 @@ class NexmarkGenerator:
         )
 
     def generate(self, first: int, count: int) -> pa.RecordBatch:
-        config = self.config
         ids = np.arange(first, first + count, dtype=np.int64)
-        kind = ids % config.total_proportion
-        is_person = kind < config.person_proportion
-        is_auction = ~is_person & (kind < config.person_proportion + config.auction_proportion)
-        is_bid = ~(is_person | is_auction)
-        timestamps = config.timestamp_us(ids)
+        every, is_person, is_auction, is_bid = self._events(ids)
+        timestamps = self.config.timestamp_us(ids)
+        times = _timestamps(_column(timestamps))
         return pa.RecordBatch.from_arrays(
             [
-                self._people(ids[is_person], is_person, timestamps),
-                self._auctions(ids[is_auction], is_auction, timestamps),
-                self._bids(ids, is_bid, timestamps),
+                self._people(every, is_person, times),
+                self._auctions(every, is_auction, timestamps, times),
+                self._bids(every, is_bid, times),
             ],
             schema=NEXMARK_ARROW_SCHEMA,
         )
 
-    # Shared draws
+    def _events(self, ids: np.ndarray) -> tuple[_Events, np.ndarray, np.ndarray, np.ndarray]:
+        """The batch's events, and which rows are people, auctions and bids."""
+        config = self.config
+        epoch, offset = config.epoch_and_offset(ids)
+        every = _Events(
+            self._random.at(ids),
+            config.last_base0_person_id_at(epoch, offset),
+            config.last_base0_auction_id_at(epoch, offset),
+        )
+        is_person = offset < config.person_proportion
+        is_bid = offset >= config.person_proportion + config.auction_proportion
+        return every, is_person, ~(is_person | is_bid), is_bid
 
-    def _next_base0_person_id(self, ids: np.ndarray, field: int) -> np.ndarray:
-        num_people = self.config.last_base0_person_id(ids) + 1
-        active = np.minimum(num_people, self.config.num_active_people)
-        return num_people - active + self._random.below(ids, field, active + PERSON_ID_LEAD)
+    # Shared draws. Ids grow with the rows, so once the first row is past the first
+    # `num_active_people` people (`num_in_flight_auctions` auctions) every row draws
+    # below the same bound: one bound is cheaper, and draws the same values.
 
-    def _next_base0_auction_id(self, ids: np.ndarray, field: int) -> np.ndarray:
-        latest = self.config.last_base0_auction_id(ids)
-        earliest = np.maximum(latest - self.config.num_in_flight_auctions, 0)
-        return earliest + self._random.below(ids, field, latest - earliest + 1 + AUCTION_ID_LEAD)
+    def _next_base0_person_id(self, events: _Events, field: int) -> np.ndarray:
+        num_people = events.last_person + 1
+        active = self.config.num_active_people
+        if not (len(num_people) and num_people[0] >= active):
+            active = np.minimum(num_people, active)
+        return num_people - active + events.draws.below(field, active + PERSON_ID_LEAD)
 
-    def _price(self, ids: np.ndarray, field: int) -> np.ndarray:
-        return np.rint(np.power(10.0, self._random.unit(ids, field) * 6.0) * 100.0).astype(np.int64)
+    def _next_base0_auction_id(self, events: _Events, field: int) -> np.ndarray:
+        latest = events.last_auction
+        in_flight = self.config.num_in_flight_auctions
+        if len(latest) and latest[0] >= in_flight:
+            return latest - in_flight + events.draws.below(field, in_flight + 1 + AUCTION_ID_LEAD)
+        earliest = np.maximum(latest - in_flight, 0)
+        return earliest + events.draws.below(field, latest - earliest + 1 + AUCTION_ID_LEAD)
 
     @staticmethod
-    def _spread(values: np.ndarray, rows: np.ndarray, fill: int = 0) -> np.ndarray:
-        """Values of the rows of one event type, placed into a column of every row."""
-        column = np.full(len(rows), fill, dtype=values.dtype)
-        column[rows] = values
+    def _price(draws: Draws, field: int) -> np.ndarray:
+        """Nexmark's price, `round(10^(6u) * 100)`, as a batch column."""
+        exponent = draws.unit(field, 6.0)
+        price = np.power(10.0, exponent, out=exponent)
+        price *= 100.0
+        np.rint(price, out=price)
+        column = arrow_memory.empty(len(price), np.int64)
+        np.copyto(column, price, casting="unsafe")
         return column
 
-    def _pick(self, pool: StringPool, ids: np.ndarray, field: int, rows: np.ndarray) -> pa.Array:
+    @staticmethod
+    def _pick(
+        pool: StringPool, draws: Draws, field: int, rows: np.ndarray, count: int, validity: pa.Buffer
+    ) -> pa.Array:
         """A pool entry per row of one type (NULL on the other rows)."""
-        return pool.take(self._spread(self._random.below(ids, field, len(pool)), rows), rows)
+        views = pool.views(draws.below(field, len(pool)))
+        return pool.array(spread(views, rows, count), validity)
 
-    def _text_column(self, ids: np.ndarray, field: int, lengths: np.ndarray, rows: np.ndarray) -> pa.Array:
+    def _text_column(
+        self, draws: Draws, field: int, lengths: np.ndarray, rows: np.ndarray, count: int
+    ) -> pa.Array:
         """Random text of the given lengths for the rows of one type ("" on the others)."""
-        starts = self._random.below(ids, field, _TEXT_POOL_BYTES - _MAX_TEXT)
-        return self._text.cut(self._spread(starts, rows), self._spread(np.minimum(lengths, _MAX_TEXT), rows))
+        starts = draws.below(field, _TEXT_POOL_BYTES - _MAX_TEXT)
+        views = self._text.views(starts, np.minimum(lengths, _MAX_TEXT))
+        return self._text.array(spread(views, rows, count))
 
-    # Event types (field numbers keep every random draw independent)
+    def _padding(
+        self, draws: Draws, field: int, room: np.ndarray | int, rows: np.ndarray, count: int
+    ) -> pa.Array:
+        return self._text_column(draws, field + 100, _padding_lengths(draws, field, room), rows, count)
 
-    def _people(self, ids: np.ndarray, rows: np.ndarray, timestamps: np.ndarray) -> pa.Array:
-        config = self.config
-        person_ids = config.last_base0_person_id(ids) + FIRST_PERSON_ID
-        name = self._pick(self._names, ids, 1, rows)
-        email = self._pick(self._emails, ids, 2, rows)
-        card = self._pick(self._cards, ids, 3, rows)
-        city = self._pick(self._cities, ids, 4, rows)
-        state = self._pick(self._states, ids, 5, rows)
+    # Event types (field numbers keep every random draw independent). People and
+    # auctions are 8% of events: their values are computed for their rows only, then
+    # spread over the batch.
+
+    def _people(self, every: _Events, valid: np.ndarray, times: pa.Array) -> pa.Array:
+        config, count = self.config, len(valid)
+        rows = np.flatnonzero(valid)
+        events = every.take(rows)
+        draws = events.draws
+        validity = validity_bitmap(valid)
         # Sizes as Nexmark counts them: id, name, email, card, city, state, time.
         used = 8 + 11 + 17 + 19 + 8 + 2 + 8
-        extra = self._padding(ids, 6, config.avg_person_byte_size - used, rows)
         children = [
-            pa.array(self._spread(person_ids, rows)),
-            name,
-            email,
-            card,
-            city,
-            state,
-            pa.array(timestamps.view("datetime64[us]")),
-            extra,
+            pa.array(_spread(events.last_person + FIRST_PERSON_ID, rows, count)),
+            self._pick(self._names, draws, 1, rows, count, validity),
+            self._pick(self._emails, draws, 2, rows, count, validity),
+            self._pick(self._cards, draws, 3, rows, count, validity),
+            self._pick(self._cities, draws, 4, rows, count, validity),
+            self._pick(self._states, draws, 5, rows, count, validity),
+            times,
+            self._padding(draws, 6, config.avg_person_byte_size - used, rows, count),
         ]
-        return pa.StructArray.from_arrays(children, fields=list(PERSON_TYPE), mask=pa.array(~rows))
+        return pa.StructArray.from_buffers(PERSON_TYPE, count, [validity], children=children)
 
-    def _auctions(self, ids: np.ndarray, rows: np.ndarray, timestamps: np.ndarray) -> pa.Array:
-        config, random = self.config, self._random
-        auction_ids = config.last_base0_auction_id(ids) + FIRST_AUCTION_ID
-        hot_seller = random.below(ids, 10, config.hot_sellers_ratio) > 0
+    def _auctions(
+        self, every: _Events, valid: np.ndarray, timestamps: np.ndarray, times: pa.Array
+    ) -> pa.Array:
+        config, count = self.config, len(valid)
+        rows = np.flatnonzero(valid)
+        events = every.take(rows)
+        draws = events.draws
+        hot_seller = draws.nonzero_below(10, config.hot_sellers_ratio)
         seller = np.where(
             hot_seller,
-            config.last_base0_person_id(ids) // HOT_SELLER_RATIO * HOT_SELLER_RATIO,
-            self._next_base0_person_id(ids, 11),
+            events.last_person // HOT_SELLER_RATIO * HOT_SELLER_RATIO,
+            self._next_base0_person_id(events, 11),
         )
-        category = FIRST_CATEGORY_ID + random.below(ids, 12, NUM_CATEGORIES)
-        initial_bid = self._price(ids, 13)
-        reserve = initial_bid + self._price(ids, 14)
+        category = FIRST_CATEGORY_ID + draws.below(12, NUM_CATEGORIES)
+        initial_bid = self._price(draws, 13)
+        reserve = initial_bid + self._price(draws, 14)
         # Auctions last on average as long as it takes to open num_in_flight_auctions more.
         horizon_events = config.num_in_flight_auctions * config.total_proportion // config.auction_proportion
         horizon_ms = int(horizon_events * 1000.0 / config.first_event_rate)
-        expires_us = timestamps[rows] + (1 + random.below(ids, 15, max(horizon_ms * 2, 1))) * 1000
-        item_lengths = 1 + random.below(ids, 16, 20)
-        description_lengths = 1 + random.below(ids, 17, 100)
+        expires_us = timestamps[rows] + (1 + draws.below(15, max(horizon_ms * 2, 1))) * 1000
+        item_lengths = 1 + draws.below(16, 20)
+        description_lengths = 1 + draws.below(17, 100)
         used = 8 + item_lengths + description_lengths + 8 * 5
-        extra = self._padding(ids, 18, config.avg_auction_byte_size - used, rows)
         children = [
-            pa.array(self._spread(auction_ids, rows)),
-            self._text_column(ids, 19, description_lengths, rows),
-            self._text_column(ids, 20, item_lengths, rows),
-            pa.array(self._spread(initial_bid, rows)),
-            pa.array(self._spread(reserve, rows)),
-            pa.array(timestamps.view("datetime64[us]")),
-            pa.array(self._spread(expires_us, rows).view("datetime64[us]")),
-            pa.array(self._spread(seller + FIRST_PERSON_ID, rows)),
-            pa.array(self._spread(category, rows)),
-            extra,
+            pa.array(_spread(events.last_auction + FIRST_AUCTION_ID, rows, count)),
+            self._text_column(draws, 19, description_lengths, rows, count),
+            self._text_column(draws, 20, item_lengths, rows, count),
+            pa.array(_spread(initial_bid, rows, count)),
+            pa.array(_spread(reserve, rows, count)),
+            times,
+            _timestamps(_spread(expires_us, rows, count)),
+            pa.array(_spread(seller + FIRST_PERSON_ID, rows, count)),
+            pa.array(_spread(category, rows, count)),
+            self._padding(draws, 18, config.avg_auction_byte_size - used, rows, count),
         ]
-        return pa.StructArray.from_arrays(children, fields=list(AUCTION_TYPE), mask=pa.array(~rows))
+        return pa.StructArray.from_buffers(AUCTION_TYPE, count, [validity_bitmap(valid)], children=children)
 
-    def _bids(self, ids: np.ndarray, rows: np.ndarray, timestamps: np.ndarray) -> pa.Array:
-        """Bids are 92% of events: computed over every row (cheaper than selecting them)."""
-        config, random = self.config, self._random
-        hot_auction = random.below(ids, 30, config.hot_auction_ratio) > 0
+    def _bids(self, every: _Events, valid: np.ndarray, times: pa.Array) -> pa.Array:
+        """Bids are 92% of events: computed over every row (cheaper than selecting them).
+
+        Each column is made by its own method, so that its temporaries are freed before
+        the next one's are allocated."""
+        validity = validity_bitmap(valid)
+        channel = self._channel_index(every.draws)
+        children = [
+            pa.array(self._bid_auction(every)),
+            pa.array(self._bidder(every)),
+            pa.array(self._price(every.draws, 34)),
+            self._channels.array(self._channels.views(channel), validity),
+            self._urls.array(self._urls.views(channel), validity),
+            times,
+            self._bid_extra(every.draws, valid),
+        ]
+        return pa.StructArray.from_buffers(BID_TYPE, len(valid), [validity], children=children)
+
+    def _bid_auction(self, every: _Events) -> np.ndarray:
+        hot_auction = every.draws.nonzero_below(30, self.config.hot_auction_ratio)
         auction = np.where(
             hot_auction,
-            config.last_base0_auction_id(ids) // HOT_AUCTION_RATIO * HOT_AUCTION_RATIO,
-            self._next_base0_auction_id(ids, 31),
+            every.last_auction // HOT_AUCTION_RATIO * HOT_AUCTION_RATIO,
+            self._next_base0_auction_id(every, 31),
         )
-        hot_bidder = random.below(ids, 32, config.hot_bidders_ratio) > 0
+        return _column(auction, FIRST_AUCTION_ID)
+
+    def _bidder(self, every: _Events) -> np.ndarray:
+        hot_bidder = every.draws.nonzero_below(32, self.config.hot_bidders_ratio)
         bidder = np.where(
             hot_bidder,
-            config.last_base0_person_id(ids) // HOT_BIDDER_RATIO * HOT_BIDDER_RATIO + 1,
-            self._next_base0_person_id(ids, 33),
+            every.last_person // HOT_BIDDER_RATIO * HOT_BIDDER_RATIO + 1,
+            self._next_base0_person_id(every, 33),
         )
-        price = self._price(ids, 34)
-        hot_channel = random.below(ids, 35, HOT_CHANNELS_RATIO) > 0
-        channel_index = np.where(
-            hot_channel,
-            random.below(ids, 36, len(HOT_CHANNELS)),
-            len(HOT_CHANNELS) + random.below(ids, 37, CHANNELS_NUMBER),
-        )
-        lengths = _padding_lengths(random, ids, 38, np.int64(config.avg_bid_byte_size - 32))
-        children = [
-            pa.array(auction + FIRST_AUCTION_ID),
-            pa.array(bidder + FIRST_PERSON_ID),
-            pa.array(price),
-            self._channels.take(channel_index, rows),
-            self._urls.take(channel_index, rows),
-            pa.array(timestamps.view("datetime64[us]")),
-            self._text.cut(random.below(ids, 39, _TEXT_POOL_BYTES - _MAX_TEXT), np.where(rows, lengths, 0)),
-        ]
-        return pa.StructArray.from_arrays(children, fields=list(BID_TYPE), mask=pa.array(~rows))
+        return _column(bidder, FIRST_PERSON_ID)
 
-    def _padding(self, ids: np.ndarray, field: int, room: np.ndarray | int, rows: np.ndarray) -> pa.Array:
-        lengths = _padding_lengths(self._random, ids, field, np.broadcast_to(np.asarray(room), ids.shape))
-        return self._text_column(ids, field + 100, lengths, rows)
+    @staticmethod
+    def _channel_index(draws: Draws) -> np.ndarray:
+        """Index into the channel (and url) pools: a hot channel or one of CHANNELS_NUMBER."""
+        return np.where(
+            draws.nonzero_below(35, HOT_CHANNELS_RATIO),
+            draws.below(36, len(HOT_CHANNELS)),
+            len(HOT_CHANNELS) + draws.below(37, CHANNELS_NUMBER),
+        )
+
+    def _bid_extra(self, draws: Draws, valid: np.ndarray) -> pa.Array:
+        lengths = _padding_lengths(draws, 38, self.config.avg_bid_byte_size - 32)
+        starts = draws.below(39, _TEXT_POOL_BYTES - _MAX_TEXT)
+        return self._text.array(self._text.views(starts, np.where(valid, lengths, 0)))
