@@ -11,6 +11,7 @@ from services.api_errors import MAX_PAGE_SIZE
 from services.contract.json_parsing import MAX_DEPTH
 from services.controller.api.pipelines import (
     MAX_CHECKPOINT_INTERVAL_MS,
+    MAX_CHECKPOINTS_RETAINED,
     MAX_NAME_LENGTH,
     MAX_PARALLELISM,
     MAX_QUERY_BYTES,
@@ -23,6 +24,9 @@ from tests.security.conftest import SecuredPlatform
 from weir.v1 import pipelines_pb2, pipelines_pb2_grpc
 
 QUERY = "CREATE TABLE impulse WITH (connector = 'impulse', event_rate = '10');\nSELECT counter FROM impulse"
+# SQL within the length bound that nests past what the parser, or the expression compiler, recurses into.
+NESTED_PARENTHESES = QUERY.replace("SELECT counter", "SELECT " + "(" * 3000 + "counter" + ")" * 3000)
+OPERATOR_CHAIN = QUERY.replace("SELECT counter", "SELECT counter" + " + 1" * 3000 + " AS c")
 
 
 def file_query(path: str) -> str:
@@ -44,6 +48,10 @@ def file_query(path: str) -> str:
         ({"name": "big-body", "query": "x" * (DEFAULT_MAX_REQUEST_BYTES + 1)}, 413),
         ({"name": "fast", "query": QUERY, "checkpoint_interval_ms": MIN_CHECKPOINT_INTERVAL_MS - 1}, 400),
         ({"name": "slow", "query": QUERY, "checkpoint_interval_ms": MAX_CHECKPOINT_INTERVAL_MS + 1}, 400),
+        ({"name": "none-kept", "query": QUERY, "checkpoints_retained": 0}, 400),
+        ({"name": "many-kept", "query": QUERY, "checkpoints_retained": MAX_CHECKPOINTS_RETAINED + 1}, 400),
+        ({"name": "nested", "query": NESTED_PARENTHESES}, 400),
+        ({"name": "chain", "query": OPERATOR_CHAIN}, 400),
     ],
     ids=[
         "name",
@@ -54,6 +62,10 @@ def file_query(path: str) -> str:
         "body-size",
         "checkpoint-interval-low",
         "checkpoint-interval-high",
+        "checkpoints-retained-low",
+        "checkpoints-retained-high",
+        "sql-nesting",
+        "sql-expression-depth",
     ],
 )
 def test_pipeline_inputs_are_bounded(secured: SecuredPlatform, body: dict[str, object], status: int) -> None:

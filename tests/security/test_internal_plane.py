@@ -71,13 +71,54 @@ def stop_tasks(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> 
     )
 
 
+def report_task_event(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> object:
+    """A forged task failure would send a running job into recovery."""
+    event = control_plane_pb2.TaskEvent(
+        job_id="job_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        task_id="source_1.0",
+        kind=control_plane_pb2.TaskEvent.KIND_FAILED,
+        message="forged",
+    )
+    return control_plane_pb2_grpc.ControlPlaneServiceStub(channel).ReportTaskEvent(
+        control_plane_pb2.ReportTaskEventRequest(event=event), metadata=metadata, timeout=10
+    )
+
+
+def report_checkpoint(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> object:
+    return control_plane_pb2_grpc.ControlPlaneServiceStub(channel).ReportCheckpoint(
+        control_plane_pb2.ReportCheckpointRequest(job_id="job_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+        metadata=metadata,
+        timeout=10,
+    )
+
+
+def trigger_checkpoint(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> object:
+    return worker_pb2_grpc.WorkerServiceStub(channel).TriggerCheckpoint(
+        worker_pb2.TriggerCheckpointRequest(job_id="job_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+        metadata=metadata,
+        timeout=10,
+    )
+
+
+def commit_checkpoint(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> object:
+    return worker_pb2_grpc.WorkerServiceStub(channel).CommitCheckpoint(
+        worker_pb2.CommitCheckpointRequest(job_id="job_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+        metadata=metadata,
+        timeout=10,
+    )
+
+
 STRANGER_CALLS: list[tuple[str, StrangerCall]] = [
     ("controller", register_worker),
     ("controller", heartbeat),
+    ("controller", report_task_event),
+    ("controller", report_checkpoint),
     ("metrics", report_telemetry),
     ("metrics", summarize_jobs),
     ("worker-0", start_tasks),
     ("worker-0", stop_tasks),
+    ("worker-0", trigger_checkpoint),
+    ("worker-0", commit_checkpoint),
 ]
 
 
