@@ -22,6 +22,16 @@ log = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 20
 
+# Caller input quoted in an error message is cut to this many characters: enough to recognise
+# it, and the status message stays far within gRPC's metadata size limits (8 KiB soft, 16 KiB
+# hard), past which the caller would get RESOURCE_EXHAUSTED instead of the error.
+MAX_QUOTED_CHARS = 64
+# Every status message is cut to this many characters, for messages that quote caller input
+# without `quoted` (planner errors quote identifiers and option values): percent-encoded, a
+# non-ASCII character takes 9 bytes, so even then this is about half the 8 KiB soft limit.
+MAX_STATUS_MESSAGE_CHARS = 512
+TRUNCATED = "… (truncated)"
+
 
 class ApiError(Exception):
     """A request that cannot be served, with the gRPC status that says why."""
@@ -30,6 +40,26 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def quoted(value: str) -> str:
+    """`value` (caller input) as an error message quotes it: its repr, of at most
+    MAX_QUOTED_CHARS characters of it, with `...` after the repr when cut."""
+    if len(value) <= MAX_QUOTED_CHARS:
+        return repr(value)
+    return f"{value[:MAX_QUOTED_CHARS]!r}..."
+
+
+def truncated(text: str, limit: int) -> str:
+    """`text`, or its first characters and the TRUNCATED marker, in at most `limit` characters."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(TRUNCATED)] + TRUNCATED
+
+
+def status_message(message: str) -> str:
+    """`message` as a status can carry it: cut to MAX_STATUS_MESSAGE_CHARS."""
+    return truncated(message, MAX_STATUS_MESSAGE_CHARS)
 
 
 def invalid_argument(message: str) -> ApiError:
@@ -84,7 +114,7 @@ def rpc(handler: Handler) -> Handler:
         try:
             return await handler(self, request, context)
         except ApiError as error:
-            await context.abort(error.code, error.message)
+            await context.abort(error.code, status_message(error.message))
         except grpc.aio.AbortError:
             raise
         except Exception:

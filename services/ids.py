@@ -19,7 +19,8 @@ _last_ms = 0
 _last_random = 0
 
 PREFIXES = frozenset({"pipe", "job", "chk", "err", "log", "wrk", "task"})
-ID_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)_[0-9A-HJKMNP-TV-Z]{26}$")
+# Applied with fullmatch: `$` with match() would also accept a trailing newline.
+ID_PATTERN = re.compile(r"(?P<prefix>[a-z]+)_[0-9A-HJKMNP-TV-Z]{26}")
 
 
 def _encode(value: int, length: int) -> str:
@@ -49,5 +50,5 @@ def new_id(prefix: str) -> str:
 
 def is_valid_id(value: str, prefix: str) -> bool:
     """Whether `value` is a well-formed ID of the given kind (checked before any store lookup)."""
-    match = ID_PATTERN.match(value)
+    match = ID_PATTERN.fullmatch(value)
     return match is not None and match.group("prefix") == prefix

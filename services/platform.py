@@ -1,5 +1,5 @@
 """`weir up`: the embedded platform — metrics, controller, gateway and N workers, each its
-own process on loopback, supervised.
+own process, supervised. Only the gateway listens on `--host`; the others listen on loopback.
 
 The embedded shape is the production shape on one machine: the same `weir <service>`
 commands compose.yaml runs, talking real gRPC. Children bind port 0 the first time and
@@ -22,7 +22,6 @@ from pathlib import Path
 
 from services.demo import ensure_demo_pipeline, mint_demo_token
 from services.security import process_security
-from services.security.process_security import is_wildcard
 from services.serving import wait_for_termination_signal
 
 log = logging.getLogger(__name__)
@@ -32,6 +31,11 @@ STOP_GRACE_S = 10.0
 # The wait before each restart in a row that fails to come up; one that came up (published
 # its address) starts over, so that a worker killed now and then is back as fast each time.
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+# Where the metrics service, the controller and the workers listen: every process of `weir up`
+# is on this machine, so only the gateway, which serves the public API (with TLS if given),
+# needs to be reachable from elsewhere. The internal listeners are plaintext and would accept
+# API tokens and the cluster secret on every interface otherwise.
+INTERNAL_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,11 @@ class PlatformConfig:
     allowed_paths: list[Path] = field(default_factory=list)
     database_url: str | None = None
     demo: bool = False
+    # Where the gateway (REST and the gRPC front door) listens; the rest is on INTERNAL_HOST.
     host: str = "127.0.0.1"
     # None: the controller's default, file://<data-dir>/checkpoints.
     checkpoint_url: str | None = None
-    # TLS for the public listeners (the gateway's); internal listeners stay on loopback.
+    # TLS for the gateway's listeners, the only ones on `host`.
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
@@ -120,20 +125,19 @@ class Platform:
         run_dir.mkdir(parents=True, exist_ok=True)
         log_dir.mkdir(parents=True, exist_ok=True)
         database_url = config.database_url or f"sqlite:///{data_dir / 'weir.db'}"
-        host = config.host
         allow = [arg for path in config.allowed_paths for arg in ("--allow-path", str(path))]
         # Prometheus' `GET /metrics` on a free port, published in run/prometheus.addr.
         prometheus = ["--prometheus-port", "0", "--prometheus-port-file", str(run_dir / "prometheus.addr")]
         self.metrics = Child(
             "metrics",
-            ["metrics", "--host", host, "--database-url", database_url, *prometheus],
+            ["metrics", "--host", INTERNAL_HOST, "--database-url", database_url, *prometheus],
             run_dir,
             log_dir,
         )
         self._controller_args = [
             "controller",
             "--host",
-            host,
+            INTERNAL_HOST,
             "--database-url",
             database_url,
             "--data-dir",
@@ -152,7 +156,20 @@ class Platform:
         metrics_address = await self._start(self.metrics)
         self.controller.args = [*self._controller_args, "--metrics", metrics_address]
         controller_address = await self._start(self.controller)
-        self.gateway.args = [
+        self.gateway.args = self.gateway_args(controller_address, metrics_address)
+        await self._start(self.gateway)
+        for index in range(c.workers):
+            worker_args = self.worker_args(controller_address, metrics_address)
+            self.workers.append(Child(f"worker-{index}", worker_args, self._run_dir, self._log_dir))
+        # Pinned ports matter most here: a worker restarted at its old address replaces its
+        # dead self in the controller's registry at once, so its jobs recover now rather than
+        # when the dead one's heartbeats are overdue.
+        await asyncio.gather(*(self._start(w) for w in self.workers))
+
+    def gateway_args(self, controller_address: str, metrics_address: str) -> list[str]:
+        c = self.config
+        tls = ["--tls-cert", str(c.tls_cert), "--tls-key", str(c.tls_key)] if c.tls_cert and c.tls_key else []
+        return [
             "gateway",
             "--host",
             c.host,
@@ -164,37 +181,22 @@ class Platform:
             controller_address,
             "--metrics",
             metrics_address,
-            *(
-                ["--tls-cert", str(c.tls_cert), "--tls-key", str(c.tls_key)]
-                if c.tls_cert and c.tls_key
-                else []
-            ),
+            *tls,
         ]
-        await self._start(self.gateway)
-        for index in range(c.workers):
-            worker = Child(
-                f"worker-{index}",
-                [
-                    "worker",
-                    "--host",
-                    c.host,
-                    # Everything runs on this machine: a wildcard host is dialled on loopback.
-                    *(["--advertise-host", "127.0.0.1"] if is_wildcard(c.host) else []),
-                    "--controller",
-                    controller_address,
-                    "--metrics",
-                    metrics_address,
-                    "--slots",
-                    str(c.slots),
-                ],
-                self._run_dir,
-                self._log_dir,
-            )
-            self.workers.append(worker)
-        # Pinned ports matter most here: a worker restarted at its old address replaces its
-        # dead self in the controller's registry at once, so its jobs recover now rather than
-        # when the dead one's heartbeats are overdue.
-        await asyncio.gather(*(self._start(w) for w in self.workers))
+
+    def worker_args(self, controller_address: str, metrics_address: str) -> list[str]:
+        # On loopback, a worker registers the address it listens on, which every peer can dial.
+        return [
+            "worker",
+            "--host",
+            INTERNAL_HOST,
+            "--controller",
+            controller_address,
+            "--metrics",
+            metrics_address,
+            "--slots",
+            str(self.config.slots),
+        ]
 
     async def _start(self, child: Child) -> str:
         await child.start()

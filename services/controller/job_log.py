@@ -7,6 +7,9 @@ event happened. Entries have no operator and no task (they concern the whole job
 
 A log entry is a record of an event, never a condition of it: when the store cannot take it,
 the event still happens, and the failure goes to the controller's own log.
+
+Messages quote text from workers (a failed task's error), so an entry's message and its text
+details are cut to the bound the metrics service applies to the workers' own entries.
 """
 
 from __future__ import annotations
@@ -16,15 +19,26 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from services.api_errors import truncated
 from services.clock import now_ms
 from services.controller.checkpointing.restore_points import latest_restore_point
 from services.ids import new_id
+from services.metrics.limits import TelemetryLimits
 from services.store import CheckpointRecord, JobLogRecord, JobLogStore, Store
 
 if TYPE_CHECKING:
     from services.controller.lifecycle.context import JobContext
 
 log = logging.getLogger(__name__)
+
+# Characters of a message or text detail kept: the metrics service's default bound for the text
+# of the workers' entries, so both kinds read alike (the marker counts within it).
+MAX_TEXT_CHARS = TelemetryLimits().record_text_chars
+
+
+def bounded_text(text: str) -> str:
+    """`text` cut to MAX_TEXT_CHARS, marked when cut."""
+    return truncated(text, MAX_TEXT_CHARS)
 
 
 class JobLog:
@@ -34,11 +48,14 @@ class JobLog:
 
     async def write(self, job_id: str, level: str, message: str, details: Mapping[str, Any]) -> None:
         now = self._clock()
-        entry = JobLogRecord(new_id("log"), job_id, now, level, message, details=dict(details))
+        bounded = {
+            key: bounded_text(value) if isinstance(value, str) else value for key, value in details.items()
+        }
+        entry = JobLogRecord(new_id("log"), job_id, now, level, bounded_text(message), details=bounded)
         try:
             await asyncio.to_thread(self._logs.append, [entry], [], now)
         except Exception:
-            log.exception("job %s: could not write log entry %r", job_id, message)
+            log.exception("job %s: could not write log entry %r", job_id, entry.message)
 
     async def transition(self, ctx: JobContext, from_state: str, failure_message: str | None) -> None:
         """The job entered `ctx.job.state` from `from_state`."""

@@ -15,7 +15,14 @@ import math
 from google.api import httpbody_pb2
 from google.protobuf import struct_pb2
 
-from services.api_errors import declared_enum_value, invalid_argument, not_found, page_limit, page_offset
+from services.api_errors import (
+    declared_enum_value,
+    invalid_argument,
+    not_found,
+    page_limit,
+    page_offset,
+    quoted,
+)
 from services.ids import is_valid_id
 from services.metrics.aggregates import Counters, JobAggregate, OperatorAggregate, TelemetryStore
 from services.metrics.catalog import JobCatalog, OperatorInfo, OperatorKind
@@ -69,7 +76,7 @@ def _log_message(entry: JobLogRecord) -> logs_pb2.LogEntry:
 def require_job_id(job_id: str) -> None:
     """Refuse a malformed id before it reaches the store (its text is cut: it is caller input)."""
     if not is_valid_id(job_id, "job"):
-        raise invalid_argument(f"malformed job_id {job_id[:64]!r}: expected job_ followed by 26 characters")
+        raise invalid_argument(f"malformed job_id {quoted(job_id)}: expected job_ followed by 26 characters")
 
 
 def require_finite_time(name: str, value: float) -> None:
@@ -130,7 +137,7 @@ class MetricsQueries:
         operators, job = await self._job(job_id)
         info = next((op for op in operators if op.operator_id == operator_id), None)
         if info is None:
-            raise not_found(f"operator {operator_id[:64]!r} not found in job {job_id}")
+            raise not_found(f"operator {quoted(operator_id)} not found in job {job_id}")
         aggregate = self._operator(job, operator_id)
         counters = aggregate.totals() if aggregate else Counters()
         response = metrics_pb2.OperatorMetrics(
@@ -201,7 +208,7 @@ class MetricsQueries:
         operator_id = request.operator_id
         if operator_id:
             if all(op.operator_id != operator_id for op in operators):
-                raise not_found(f"operator {operator_id[:64]!r} not found in job {request.job_id}")
+                raise not_found(f"operator {quoted(operator_id)} not found in job {request.job_id}")
         else:
             operator_id = self._default_output_operator(operators, job)
         buffer: PreviewBuffer | None = job.previews.get(operator_id) if job else None

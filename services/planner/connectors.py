@@ -8,7 +8,7 @@ SQL the planner accepts equal to what the workers can run.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 
 from services.paths import PathNotAllowedError, PathPolicy
@@ -17,9 +17,36 @@ from services.worker.engine.operators.base import SinkOperator, SourceOperator
 from services.worker.engine.operators.factory import CONNECTORS, SINK_CONNECTORS, SOURCE_CONNECTORS
 from services.worker.engine.row_schema import RowSchema
 
+# The nexmark source reads its whole-number options `events` and `seed` through a float
+# (services/worker/engine/operators/nexmark.py): past 2**53 they lose digits (two seeds would
+# give the same events), a seed past 2**64 - 1 fails the job at run time (the generator takes
+# a uint64) and a number of hundreds of digits overflows the float. Checked here, at planning.
+MAX_NEXMARK_WHOLE_NUMBER = 2**53
+
 
 class UnknownConnectorError(ValueError):
     """No connector of that name."""
+
+
+def _check_nexmark(options: Mapping[str, str]) -> None:
+    for key in ("events", "seed"):
+        text = options.get(key)
+        if text is None:
+            continue
+        try:
+            value = int(text)
+        except ValueError:
+            continue  # not a whole number (or thousands of digits): the source's own check says so
+        if value > MAX_NEXMARK_WHOLE_NUMBER:
+            shown = text if len(text) <= 32 else f"{text[:32]}..."
+            raise ConnectorOptionError(
+                key,
+                f"{key} must be a whole number from 0 to {MAX_NEXMARK_WHOLE_NUMBER} (2**53), not {shown!r}",
+            )
+
+
+# Checks the planner adds to a connector's own (`validate_options`), run before it.
+_PLANNER_CHECKS: dict[str, Callable[[Mapping[str, str]], None]] = {"nexmark": _check_nexmark}
 
 
 @dataclass(frozen=True)
@@ -55,6 +82,8 @@ class Connector:
         if source is None and sink is None:
             raise ConnectorOptionError("type", f"connector {self.name!r} has no {table_type} tables")
         schema = None
+        if (check := _PLANNER_CHECKS.get(self.name)) is not None:
+            check(options)
         if source is not None:
             source.validate_options(options, paths)
             schema = source.table_schema(declared)

@@ -97,8 +97,13 @@ def plan_query(query: str, parallelism: int, paths: PathPolicy) -> dataflow_pb2.
     if not statements:
         raise PlanError("the query is empty")
     planner = _Planner(text, Catalog(text, paths), DataflowBuilder(parallelism))
-    for statement in statements:
-        planner.statement(statement)
+    try:
+        for statement in statements:
+            planner.statement(statement)
+    except RecursionError:
+        # The parser and the expression compiler have their own; planning recurses too, e.g.
+        # into the branches of a long UNION ALL.
+        raise PlanError("the query is too deeply nested") from None
     if not planner.queries:
         raise text.error(
             "the query declares tables but reads none: add a SELECT, or INSERT INTO <table> SELECT ...",

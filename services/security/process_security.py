@@ -154,6 +154,17 @@ def security_from_args(args: argparse.Namespace) -> ProcessSecurity:
                 "anyone who can reach it could run jobs and read their data. Configure them, "
                 "listen on 127.0.0.1, or pass --insecure to accept the risk."
             )
+    # `weir metrics`' Prometheus listener has no authentication at all, tokens or not: beyond
+    # loopback it shows every job's and operator's id and counters to anyone who can reach it.
+    prometheus_host: str | None = getattr(args, "prometheus_host", None)
+    prometheus_on = getattr(args, "prometheus_port", None) is not None
+    if prometheus_on and prometheus_host is not None and not is_loopback(prometheus_host) and not insecure:
+        raise RefusedToStart(
+            f"weir {command}: refusing to serve GET /metrics on {prometheus_host}: it has no "
+            "authentication, and it lists every job and operator id with its counters. Keep "
+            "--prometheus-host on 127.0.0.1 (scrape from this machine, or through a proxy that "
+            "authenticates), or pass --insecure to accept the risk."
+        )
     return ProcessSecurity(api_tokens, cluster_secret, tls)
 
 

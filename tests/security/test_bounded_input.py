@@ -7,7 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from services.api_errors import MAX_PAGE_SIZE
+from services.api_errors import MAX_PAGE_SIZE, MAX_STATUS_MESSAGE_CHARS
 from services.contract.json_parsing import MAX_DEPTH
 from services.controller.api.pipelines import (
     MAX_CHECKPOINT_INTERVAL_MS,
@@ -18,15 +18,18 @@ from services.controller.api.pipelines import (
     MIN_CHECKPOINT_INTERVAL_MS,
 )
 from services.gateway.config import DEFAULT_MAX_REQUEST_BYTES
+from services.planner.dataflow_builder import MAX_PLAN_OPERATORS
 from services.security.api_tokens import MAX_TOKEN_CHARS
 from services.serving import MAX_MESSAGE_BYTES
 from tests.security.conftest import SecuredPlatform
-from weir.v1 import pipelines_pb2, pipelines_pb2_grpc
+from weir.v1 import jobs_pb2, jobs_pb2_grpc, pipelines_pb2, pipelines_pb2_grpc
 
 QUERY = "CREATE TABLE impulse WITH (connector = 'impulse', event_rate = '10');\nSELECT counter FROM impulse"
 # SQL within the length bound that nests past what the parser, or the expression compiler, recurses into.
 NESTED_PARENTHESES = QUERY.replace("SELECT counter", "SELECT " + "(" * 3000 + "counter" + ")" * 3000)
 OPERATOR_CHAIN = QUERY.replace("SELECT counter", "SELECT counter" + " + 1" * 3000 + " AS c")
+# Short SQL planning more operators than a plan may have (each SELECT is several).
+MANY_OPERATORS = QUERY + "".join([";\nSELECT counter FROM impulse"] * MAX_PLAN_OPERATORS)
 
 
 def file_query(path: str) -> str:
@@ -52,6 +55,7 @@ def file_query(path: str) -> str:
         ({"name": "many-kept", "query": QUERY, "checkpoints_retained": MAX_CHECKPOINTS_RETAINED + 1}, 400),
         ({"name": "nested", "query": NESTED_PARENTHESES}, 400),
         ({"name": "chain", "query": OPERATOR_CHAIN}, 400),
+        ({"name": "operators", "query": MANY_OPERATORS}, 400),
     ],
     ids=[
         "name",
@@ -66,6 +70,7 @@ def file_query(path: str) -> str:
         "checkpoints-retained-high",
         "sql-nesting",
         "sql-expression-depth",
+        "plan-operators",
     ],
 )
 def test_pipeline_inputs_are_bounded(secured: SecuredPlatform, body: dict[str, object], status: int) -> None:
@@ -100,6 +105,37 @@ def test_query_limits_and_ids_are_validated(secured: SecuredPlatform, path: str)
     with secured.client(secured.read_token) as client:
         response = client.get(path)
     assert response.status_code == 400, response.text[:500]
+
+
+@pytest.mark.parametrize("field", ["job_id", "sort", "pipeline_id", "query"])
+def test_caller_input_quoted_in_an_error_is_bounded(secured: SecuredPlatform, field: str) -> None:
+    """An error quoting the caller's input whole would carry it in the status message, past
+    gRPC's metadata size limit (8 KiB soft: refused at random; 16 KiB hard: always): the caller
+    would get RESOURCE_EXHAUSTED 'Stream removed' (REST 429) instead of INVALID_ARGUMENT.
+    Quotes are cut (`api_errors.quoted`), and so is every status message (planner errors quote
+    identifiers and option values)."""
+    # 60,000 characters: far past the hard metadata limit (so not a coin toss), far within
+    # MAX_MESSAGE_BYTES and the SQL length (so the request itself is fine).
+    long = "x" * 60_000
+    read = (("authorization", f"Bearer {secured.read_token}"),)
+    admin = (("authorization", f"Bearer {secured.admin_token}"),)
+    with grpc.insecure_channel(secured.grpc_address) as channel:
+        jobs = jobs_pb2_grpc.JobServiceStub(channel)
+        pipelines = pipelines_pb2_grpc.PipelineServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            if field == "job_id":
+                jobs.GetJob(jobs_pb2.GetJobRequest(job_id=long), metadata=read, timeout=10)
+            elif field == "sort":
+                jobs.ListJobs(jobs_pb2.ListJobsRequest(sort=long), metadata=read, timeout=10)
+            elif field == "pipeline_id":
+                get = pipelines_pb2.GetPipelineRequest(pipeline_id=long)
+                pipelines.GetPipeline(get, metadata=read, timeout=10)
+            else:
+                table = f"CREATE TABLE t WITH (connector = 'impulse', event_rate = '{long}');\n"
+                create = pipelines_pb2.CreatePipelineRequest(name="long", query=table + "SELECT * FROM t")
+                pipelines.CreatePipeline(create, metadata=admin, timeout=10)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()[:500]
+    assert len(refused.value.details()) <= MAX_STATUS_MESSAGE_CHARS
 
 
 def test_an_oversized_token_is_refused_without_being_looked_up(secured: SecuredPlatform) -> None:

@@ -4,7 +4,8 @@ TLS settings, the planner's SQL bounds and connector option ranges, the ID patte
 bounds that keep telemetry finite on both sides of the Report stream, and the restart budget.
 
 docs: the full list of limits, where each is enforced and which test proves it, is in
-README.md ("Limits"); gaps found by the audit are the strict xfails of test_limit_gaps.py."""
+README.md ("Limits"); gaps found by the audit and still open are the strict xfails of
+test_limit_gaps.py."""
 
 from __future__ import annotations
 
@@ -12,28 +13,36 @@ import asyncio
 import hmac
 import json
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import grpc
 import pytest
 
 from services.api_errors import ApiError
 from services.cli import build_parser
-from services.controller.api.pipelines import MAX_QUERY_BYTES
+from services.controller.api import pipelines as pipelines_api
+from services.controller.api.control_plane import ControlPlaneServicer
+from services.controller.api.pipelines import MAX_QUERY_BYTES, plan_in_thread
 from services.controller.api.pipelines import plan as controller_plan
 from services.controller.checkpointing.coordinator import CheckpointCoordinator
+from services.controller.job_log import JobLog
 from services.controller.lifecycle.context import JobContext
 from services.controller.lifecycle.events import StopRequested
 from services.controller.lifecycle.states import recovering
 from services.controller.lifecycle.states.recovering import MAX_RESTARTS, RESTART_WINDOW_S
+from services.controller.lifecycle.supervisor import JobSupervisors
 from services.controller.workers import WorkerRegistry
 from services.ids import PREFIXES, is_valid_id, new_id
 from services.metrics.aggregates import TelemetryStore
 from services.metrics.limits import TelemetryLimits
 from services.paths import PathPolicy
 from services.planner import PlanError, plan_query
+from services.planner.connectors import MAX_NEXMARK_WHOLE_NUMBER
+from services.planner.dataflow_builder import MAX_PLAN_OPERATORS
 from services.planner.plan import MAX_QUERY_CHARS
 from services.security import api_tokens as api_tokens_module
 from services.security.api_tokens import ApiTokens, Role, token_sha256_hex
@@ -41,7 +50,7 @@ from services.security.cluster_secret import MIN_SECRET_CHARS, ClusterSecret, Cl
 from services.security.method_access import Access, access_by_method, access_for
 from services.security.process_security import RefusedToStart, security_from_args
 from services.security.server_tls import ServerTls
-from services.store import PipelineRecord, Store
+from services.store import JobLogStore, PipelineRecord, Store
 from services.worker.engine.operators.blackhole_sink import MAX_WRITE_DELAY_MS
 from services.worker.engine.telemetry_buffer import (
     MAX_ERROR_RECORDS_PER_REPORT,
@@ -53,7 +62,7 @@ from services.worker.engine.telemetry_buffer import (
 from services.worker.telemetry_stream import MAX_UNACKED, TelemetryStream
 from tests.metrics.harness import JOB, JobDatabase, ManualClock, SyncIngest, plan, report, subtask
 from tests.security.test_tls import self_signed_certificate
-from weir.v1 import dataflow_pb2, logs_pb2, telemetry_pb2
+from weir.v1 import control_plane_pb2, dataflow_pb2, logs_pb2, telemetry_pb2
 
 IMPULSE = "CREATE TABLE impulse WITH (connector = 'impulse', event_rate = '10');\n"
 
@@ -211,8 +220,10 @@ def test_the_planner_has_its_own_length_bound(tmp_path: Path) -> None:
         "SELECT " + "(" * 3000 + "counter" + ")" * 3000 + " AS c FROM impulse",  # the parser recurses
         "SELECT counter" + " + 1" * 3000 + " AS c FROM impulse",  # the expression compiler recurses
         "SELECT counter FROM impulse WHERE " + " AND ".join(["counter > 1"] * 2000),
+        # The planner recurses into the branches.
+        "SELECT counter FROM impulse" + " UNION ALL SELECT counter FROM impulse" * 1500,
     ],
-    ids=["parentheses", "operator-chain", "conjunction"],
+    ids=["parentheses", "operator-chain", "conjunction", "union-branches"],
 )
 def test_deep_sql_is_a_plan_error_not_a_crash(tmp_path: Path, select: str) -> None:
     query = IMPULSE + select
@@ -221,6 +232,48 @@ def test_deep_sql_is_a_plan_error_not_a_crash(tmp_path: Path, select: str) -> No
         controller_plan(query, 1, PathPolicy([tmp_path]))
     assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "too deeply nested" in refused.value.message
+
+
+def test_the_operators_of_a_plan_are_bounded(tmp_path: Path) -> None:
+    """Well within the SQL length, a query can plan thousands of operators (seconds of the
+    controller's CPU at 64 KiB): the planner stops at MAX_PLAN_OPERATORS."""
+    per_select = len(plan_query(IMPULSE + "SELECT counter FROM impulse", 1, PathPolicy([tmp_path])).operators)
+    selects = MAX_PLAN_OPERATORS // per_select
+    within = IMPULSE + ";\n".join(["SELECT counter FROM impulse"] * selects)
+    assert len(plan_query(within, 1, PathPolicy([tmp_path])).operators) <= MAX_PLAN_OPERATORS
+    beyond = IMPULSE + ";\n".join(["SELECT counter FROM impulse"] * (selects + 1))
+    assert len(beyond.encode()) <= MAX_QUERY_BYTES
+    with pytest.raises(ApiError) as refused:
+        controller_plan(beyond, 1, PathPolicy([tmp_path]))
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"more than {MAX_PLAN_OPERATORS} operators; at most {MAX_PLAN_OPERATORS}" in refused.value.message
+    # Every operator of a plan that is accepted gets metrics.
+    assert TelemetryLimits().operators_per_job >= MAX_PLAN_OPERATORS
+
+
+def test_planning_runs_off_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Create, validate and restart plan in a thread: the controller's event loop (workers'
+    heartbeats, every other call) goes on while a query is planned. Here the plan can only
+    finish once the loop has run something else meanwhile."""
+    started, release = threading.Event(), threading.Event()
+    real_plan_query = pipelines_api.plan_query
+
+    def plan_waiting_for_the_loop(query: str, parallelism: int, paths: PathPolicy) -> dataflow_pb2.Dataflow:
+        started.set()
+        assert release.wait(timeout=10), "the event loop did not run while the query was planned"
+        return real_plan_query(query, parallelism, paths)
+
+    monkeypatch.setattr(pipelines_api, "plan_query", plan_waiting_for_the_loop)
+
+    async def scenario() -> dataflow_pb2.Dataflow:
+        planned = asyncio.create_task(
+            plan_in_thread(IMPULSE + "SELECT counter FROM impulse", 1, PathPolicy([tmp_path]))
+        )
+        assert await asyncio.to_thread(started.wait, 10)
+        release.set()  # the loop runs this while the plan waits
+        return await planned
+
+    assert len(asyncio.run(scenario()).operators) > 0
 
 
 # --- Connector options: types and ranges ----------------------------------------------------
@@ -266,6 +319,14 @@ def test_the_largest_write_delay_is_accepted(tmp_path: Path) -> None:
         ("connector = 'nexmark', event_rate = '1', events = '1.5'", "events must be a whole number"),
         ("connector = 'nexmark', event_rate = '1', events = '-1'", "events must be a whole number"),
         ("connector = 'nexmark', event_rate = '1', seed = '-1'", "seed must be a whole number"),
+        # The generator's seed is a uint64, and the source reads it through a float.
+        (f"connector = 'nexmark', event_rate = '1', seed = '{2**64}'", "seed must be a whole number from 0"),
+        (
+            f"connector = 'nexmark', event_rate = '1', seed = '{MAX_NEXMARK_WHOLE_NUMBER + 1}'",
+            "seed must be a whole number from 0",
+        ),
+        ("connector = 'nexmark', event_rate = '1', seed = '1" + "0" * 400 + "'", "seed must be"),  # no float
+        ("connector = 'nexmark', event_rate = '1', events = '1" + "0" * 400 + "'", "events must be"),
         ("connector = 'nexmark', event_rate = '1', first_event_rate = '0'", "first_event_rate must be > 0"),
         ("connector = 'nexmark', event_rate = '1', rate = '2'", "unknown option 'rate'"),
         ("connector = 'nexmark'", "needs option event_rate"),
@@ -274,6 +335,12 @@ def test_the_largest_write_delay_is_accepted(tmp_path: Path) -> None:
 def test_source_options_are_checked_for_type_and_range(tmp_path: Path, options: str, message: str) -> None:
     with pytest.raises(PlanError, match=message):
         plan_query(f"CREATE TABLE t WITH ({options});\nSELECT * FROM t", 1, PathPolicy([tmp_path]))
+
+
+def test_the_largest_nexmark_seed_and_events_are_accepted(tmp_path: Path) -> None:
+    largest = MAX_NEXMARK_WHOLE_NUMBER
+    options = f"connector = 'nexmark', event_rate = '1', seed = '{largest}', events = '{largest}'"
+    plan_query(f"CREATE TABLE t WITH ({options});\nSELECT * FROM t", 1, PathPolicy([tmp_path]))
 
 
 # --- IDs ----------------------------------------------------------------------------------------
@@ -298,6 +365,7 @@ def test_ids_are_checked_against_their_pattern() -> None:
         "job_" + "٣" * 26,  # digits of another script
         f" job_{body}",
         f"job_{body} ",
+        f"job_{body}\n",  # `$` would match before it
         f"job_{body[:13]}/../{body[13:]}",
         f"job_{body}'; DROP TABLE jobs; --",
     ]
@@ -386,6 +454,58 @@ def test_reported_log_text_is_bounded(database: JobDatabase) -> None:
     assert stored.message == "m" * 16
     assert len(stored.operator_id) == 128
     assert set(stored.details) == {"truncated"}
+
+
+# --- The controller's own job log entries ------------------------------------------------------
+
+
+def test_the_controllers_job_log_entries_are_bounded(tmp_path: Path) -> None:
+    """The controller's entries quote workers' text (a failed task's error): message and text
+    details are cut to the bound the metrics service applies to the workers' own entries."""
+    store = Store(f"sqlite:///{tmp_path / 'weir.db'}")
+    try:
+        store.migrate()
+        pipeline = PipelineRecord("pipe_" + "0" * 26, "p", "SELECT 1", 1, 10_000, 1.0, b"")
+        store.create_pipeline(pipeline)
+        job_id = new_id("job")
+        store.create_job(pipeline.id, job_id, 1, 1.0, dataflow=b"")
+        reason = "x" * 100_000
+        job_log = JobLog(store, clock=lambda: 2.0)
+        asyncio.run(job_log.write(job_id, "error", f"failed: {reason}", {"failure_message": reason, "n": 1}))
+        [entry], _ = JobLogStore(store).list_logs(job_id)
+        bound = TelemetryLimits().record_text_chars
+        assert len(entry.message) <= bound and entry.message.endswith("(truncated)")
+        assert len(entry.details["failure_message"]) <= bound and entry.details["n"] == 1
+    finally:
+        store.close()
+
+
+class RecordingSupervisors:
+    """Stands in for `JobSupervisors`, keeping the task events the control plane passes on."""
+
+    def __init__(self) -> None:
+        self.events: list[control_plane_pb2.TaskEvent] = []
+
+    def task_event(self, event: control_plane_pb2.TaskEvent) -> None:
+        self.events.append(event)
+
+
+def test_a_failed_tasks_text_is_bounded_where_it_enters_the_controller() -> None:
+    """A task's failure text becomes the job's recovery cause, a log entry and maybe its
+    failure_message in the jobs table: it is cut as the worker's report arrives."""
+    supervisors = RecordingSupervisors()
+    servicer = ControlPlaneServicer(WorkerRegistry(), cast(JobSupervisors, supervisors))
+    event = control_plane_pb2.TaskEvent(
+        job_id=new_id("job"),
+        task_id="task_1",
+        kind=control_plane_pb2.TaskEvent.KIND_FAILED,
+        message="y" * 100_000,
+    )
+    request = control_plane_pb2.ReportTaskEventRequest(event=event)
+    asyncio.run(servicer.ReportTaskEvent(request, cast(grpc.aio.ServicerContext, None)))
+    [passed] = supervisors.events
+    assert len(passed.message) <= TelemetryLimits().record_text_chars
+    assert passed.message.startswith("y" * 100) and passed.message.endswith("(truncated)")
 
 
 # --- The worker's side: what one report may carry ---------------------------------------------

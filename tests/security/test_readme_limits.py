@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from services.api_errors import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from services.api_errors import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    MAX_QUOTED_CHARS,
+    MAX_STATUS_MESSAGE_CHARS,
+    TRUNCATED,
+)
 from services.contract.json_parsing import MAX_DEPTH
 from services.controller.api.control_plane import MAX_SLOTS
 from services.controller.api.jobs import MAX_STOP_TIMEOUT_S
@@ -22,6 +28,7 @@ from services.controller.api.pipelines import (
     MAX_QUERY_BYTES,
     MIN_CHECKPOINT_INTERVAL_MS,
 )
+from services.controller.job_log import MAX_TEXT_CHARS
 from services.controller.lifecycle.states.recovering import MAX_RESTARTS, RESTART_WINDOW_S
 from services.controller.lifecycle.states.stopping import DEFAULT_TIMEOUT_S
 from services.controller.workers import HEARTBEAT_INTERVAL_MS, LOST_AFTER_MS
@@ -33,6 +40,8 @@ from services.gateway.config import (
 from services.metrics.limits import TelemetryLimits
 from services.metrics.live_views import LiveViews
 from services.metrics.queries import MAX_SUMMARIZE_JOBS
+from services.planner.connectors import MAX_NEXMARK_WHOLE_NUMBER
+from services.planner.dataflow_builder import MAX_PLAN_OPERATORS
 from services.planner.plan import MAX_QUERY_CHARS
 from services.security.api_tokens import MAX_TOKEN_CHARS
 from services.security.cluster_secret import MIN_SECRET_CHARS
@@ -93,6 +102,12 @@ ROWS = [
     ("| pipeline name |", f"1 to {MAX_NAME_LENGTH} characters"),
     ("| SQL length |", f"{MAX_QUERY_BYTES // 1024} KiB of UTF-8 (bytes"),
     ("| SQL length |", f"more than {MAX_QUERY_CHARS:,} characters"),
+    ("| plan size |", f"at most {MAX_PLAN_OPERATORS} operators"),
+    (
+        "| error messages |",
+        f"at most {MAX_QUOTED_CHARS} characters of it; a status message: at most "
+        f"{MAX_STATUS_MESSAGE_CHARS} characters",
+    ),
     ("| parallelism (create, validate, restart) |", f"1 by default, 1 to {MAX_PARALLELISM}"),
     (
         "| `checkpoint_interval_ms` |",
@@ -110,6 +125,7 @@ ROWS = [
     ("| worker registration |", f"1 to {MAX_SLOTS} slots"),
     ("| `SummarizeJobs` (internal) |", f"{MAX_SUMMARIZE_JOBS} job ids per call"),
     ("| `blackhole`: `write_delay_ms` |", f"0 to {MAX_WRITE_DELAY_MS:.0f}"),
+    ("| `nexmark`: `event_rate`, `events`, `seed`", f"whole numbers, 0 to {MAX_NEXMARK_WHOLE_NUMBER:,}"),
     (
         "| job log entries, job errors |",
         f"{DEFAULT_MAX_ENTRIES_PER_JOB} each and {DEFAULT_MAX_AGE_MS / 86_400_000:.0f} days",
@@ -121,6 +137,8 @@ ROWS = [
     ("| preview rows (`/output`) |", f"newest {LIMITS.preview_rows_per_operator} per sink"),
     ("| preview rows (`/output`) |", f"over {LIMITS.preview_row_bytes // 1024} Ki characters"),
     ("| text of a log entry or error a worker reports", f"{LIMITS.record_text_chars} characters"),
+    ("| text of the controller's own log entries", f"{MAX_TEXT_CHARS} characters"),
+    ("| text of the controller's own log entries", f"ending in `{TRUNCATED}`"),
     ("| latency histogram |", f"{LIMITS.histogram_buckets} buckets"),
     (
         "| a worker's report, each second |",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.cli import build_parser
+from services.platform import INTERNAL_HOST, Platform, PlatformConfig
 from services.security.api_tokens import token_sha256_hex
 from services.security.process_security import RefusedToStart, security_from_args
 
@@ -73,6 +74,37 @@ def test_with_tokens_and_a_secret_every_command_may_listen_anywhere(
     monkeypatch.setenv("WEIR_CLUSTER_SECRET", "x" * 40)
     for command in COMMANDS:
         parse(command, "--host", "0.0.0.0")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "weir.example.com"])
+def test_prometheus_beyond_loopback_refuses_to_start_even_with_credentials(
+    host: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET /metrics has no authentication at all: tokens and a secret do not cover it."""
+    monkeypatch.setenv("WEIR_API_TOKENS", f"read {token_sha256_hex('r')}")
+    monkeypatch.setenv("WEIR_CLUSTER_SECRET", "x" * 40)
+    with pytest.raises(RefusedToStart, match=r"refusing to serve GET /metrics on .*--insecure"):
+        parse("metrics", "--prometheus-port", "0", "--prometheus-host", host)
+
+
+def test_prometheus_on_loopback_or_insecure_starts() -> None:
+    parse("metrics", "--prometheus-port", "0")
+    parse("metrics", "--prometheus-port", "0", "--prometheus-host", "::1")
+    parse("metrics", "--prometheus-port", "0", "--prometheus-host", "0.0.0.0", "--insecure")
+    parse("metrics", "--prometheus-host", "0.0.0.0")  # without a port nothing listens
+
+
+def test_weir_up_keeps_its_internal_listeners_on_loopback(tmp_path: Path) -> None:
+    """`weir up --host` is where the gateway (public REST and gRPC, TLS if given) listens; the
+    metrics service, the controller and the workers are plaintext and stay on loopback."""
+    platform = Platform(PlatformConfig(data_dir=tmp_path / "data", host="0.0.0.0"))
+    peers = ("127.0.0.1:1", "127.0.0.1:2")
+    internal = [platform.metrics.args, platform._controller_args, platform.worker_args(*peers)]
+    for args in internal:
+        assert args[args.index("--host") + 1] == INTERNAL_HOST == "127.0.0.1", args
+        assert "--advertise-host" not in args
+    gateway = platform.gateway_args(*peers)
+    assert gateway[gateway.index("--host") + 1] == "0.0.0.0"
 
 
 def test_up_generates_a_cluster_secret_so_it_needs_only_tokens(tmp_path: Path) -> None:

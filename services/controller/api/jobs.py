@@ -19,10 +19,11 @@ from services.api_errors import (
     not_found,
     page_limit,
     page_offset,
+    quoted,
     rpc,
 )
 from services.clock import now_ms
-from services.controller.api.pipelines import MAX_PARALLELISM, plan
+from services.controller.api.pipelines import MAX_PARALLELISM, plan_in_thread
 from services.controller.checkpointing.restore_points import NO_STATE, latest_restore_point
 from services.controller.job_starter import JobStarter
 from services.controller.job_views import JobViews, to_proto
@@ -46,15 +47,15 @@ def parse_sort(sort: str) -> tuple[str, bool]:
         return "created_at", True
     field, _, order = sort.partition(":")
     if field not in SORT_FIELDS:
-        raise invalid_argument(f"cannot sort by {field!r}: sort by one of {', '.join(SORT_FIELDS)}")
+        raise invalid_argument(f"cannot sort by {quoted(field)}: sort by one of {', '.join(SORT_FIELDS)}")
     if order not in ("", "asc", "desc"):
-        raise invalid_argument(f"sort order must be asc or desc, got {order!r}")
+        raise invalid_argument(f"sort order must be asc or desc, got {quoted(order)}")
     return field, order != "asc"
 
 
 def require_job_id(job_id: str) -> str:
     if not is_valid_id(job_id, "job"):
-        raise invalid_argument(f"malformed job id {job_id!r}: expected job_ followed by 26 characters")
+        raise invalid_argument(f"malformed job id {quoted(job_id)}: expected job_ followed by 26 characters")
     return job_id
 
 
@@ -77,7 +78,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext):
         if request.pipeline_id and not is_valid_id(request.pipeline_id, "pipe"):
             raise invalid_argument(
-                f"malformed pipeline_id {request.pipeline_id[:64]!r}: "
+                f"malformed pipeline_id {quoted(request.pipeline_id)}: "
                 "expected pipe_ followed by 26 characters"
             )
         sort_field, descending = parse_sort(request.sort)
@@ -160,7 +161,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
                     f"parallelism must be between 1 and {MAX_PARALLELISM}, got {request.parallelism}"
                 )
             parallelism = request.parallelism
-        dataflow = plan(pipeline.query, parallelism, self._paths)
+        dataflow = await plan_in_thread(pipeline.query, parallelism, self._paths)
         new_job = await self._starter.start(
             pipeline, parallelism, dataflow, restore_checkpoint_id=restore.id if restore else None
         )
@@ -176,7 +177,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
             return await asyncio.to_thread(latest_restore_point, self._store, job)
         if not is_valid_id(checkpoint_id, "chk"):
             raise invalid_argument(
-                f"malformed checkpoint_id {checkpoint_id!r}: expected chk_ followed by 26 characters, "
+                f"malformed checkpoint_id {quoted(checkpoint_id)}: expected chk_ followed by 26 characters, "
                 f"or {NO_STATE!r} to restart without state"
             )
         checkpoint = await asyncio.to_thread(self._store.get_checkpoint, checkpoint_id)

@@ -16,6 +16,7 @@ from services.api_errors import (
     not_found,
     page_limit,
     page_offset,
+    quoted,
     rpc,
 )
 from services.clock import now_ms
@@ -54,7 +55,7 @@ def parallelism_of(
 def require_pipeline_id(pipeline_id: str) -> str:
     if not is_valid_id(pipeline_id, "pipe"):
         raise invalid_argument(
-            f"malformed pipeline id {pipeline_id!r}: expected pipe_ followed by 26 characters"
+            f"malformed pipeline id {quoted(pipeline_id)}: expected pipe_ followed by 26 characters"
         )
     return pipeline_id
 
@@ -68,6 +69,12 @@ def plan(query: str, parallelism: int, paths: PathPolicy) -> dataflow_pb2.Datafl
         return plan_query(query, parallelism, paths)
     except PlanError as error:
         raise invalid_argument(f"invalid query: {error}") from error
+
+
+async def plan_in_thread(query: str, parallelism: int, paths: PathPolicy) -> dataflow_pb2.Dataflow:
+    """`plan`, in a thread: planning is CPU work (tens of milliseconds for a plan at the operator
+    bound), and on the event loop it would hold up every other call, workers' heartbeats too."""
+    return await asyncio.to_thread(plan, query, parallelism, paths)
 
 
 def to_proto(record: PipelineRecord) -> pipelines_pb2.Pipeline:
@@ -121,7 +128,7 @@ class PipelineServicer(pipelines_pb2_grpc.PipelineServiceServicer):
                 raise invalid_argument(
                     f"checkpoints_retained must be between 1 and {MAX_CHECKPOINTS_RETAINED}, got {retained}"
                 )
-        dataflow = plan(request.query, parallelism, self._paths)
+        dataflow = await plan_in_thread(request.query, parallelism, self._paths)
         record = PipelineRecord(
             id=new_id("pipe"),
             name=name,
@@ -185,7 +192,7 @@ class PipelineServicer(pipelines_pb2_grpc.PipelineServiceServicer):
     ):
         parallelism = parallelism_of(request)
         try:
-            dataflow = plan(request.query, parallelism, self._paths)
+            dataflow = await plan_in_thread(request.query, parallelism, self._paths)
         except ApiError as error:
             cause = error.__cause__
             if isinstance(cause, PlanError):
