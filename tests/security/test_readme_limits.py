@@ -57,6 +57,7 @@ from services.worker.engine.telemetry_buffer import (
     MAX_MESSAGE_CHARS,
     MAX_PREVIEW_ROWS_PER_OPERATOR,
     MAX_RECORD_CHARS,
+    MAX_REPORT_PAYLOAD_BYTES,
 )
 from services.worker.telemetry_stream import MAX_UNACKED
 
@@ -146,6 +147,7 @@ ROWS = [
     ),
     ("| a worker's report, each second |", f"{MAX_PREVIEW_ROWS_PER_OPERATOR} preview rows per sink"),
     ("| a worker's report, each second |", f"{max(MAX_MESSAGE_CHARS, MAX_RECORD_CHARS)} characters"),
+    ("| a worker's report, each second |", f"{MAX_REPORT_PAYLOAD_BYTES // 2**20} MiB of entries and rows"),
     ("| a worker's unacknowledged reports |", f"{MAX_UNACKED}"),
     ("| shuffle frames |", f"{MAX_FRAME_BATCH_BYTES // MIB} MiB of rows each, {SEND_QUEUE_FRAMES} queued"),
 ]

@@ -18,6 +18,7 @@ import collections
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from services.clock import now_ms
 from services.ids import new_id
@@ -30,6 +31,11 @@ MAX_LOG_RECORDS_PER_REPORT = 1000
 MAX_ERROR_RECORDS_PER_REPORT = 1000
 MAX_RECORD_CHARS = 4096
 MAX_MESSAGE_CHARS = 4096
+# The logs, errors and preview rows of one report together, in bytes: the bounds above allow
+# far more (1000 errors of 3 x 4096 non-ASCII characters are 37 MB), and a report must fit in
+# one gRPC message (16 MiB, services/serving.py) with room left for the counters. Entries past
+# it are dropped and counted like those past the record bounds.
+MAX_REPORT_PAYLOAD_BYTES = 8 * 1024 * 1024
 # Ended tasks whose counters a rebase can still report; a task's counters are a few hundred
 # bytes, and a task ended longer ago than this many others is not worth the memory.
 MAX_RETIRED_TASKS = 4096
@@ -37,6 +43,7 @@ MAX_RETIRED_TASKS = 4096
 MAX_PREVIEW_TOTALS = 4096
 
 LogLevel = logs_pb2.LogEntry.Level
+_Record = TypeVar("_Record", telemetry_pb2.JobLogRecord, telemetry_pb2.JobErrorRecord)
 ErrorLevel = logs_pb2.JobError.Level
 
 
@@ -67,6 +74,8 @@ class TelemetryBuffer:
         self._errors: list[telemetry_pb2.JobErrorRecord] = []
         self._dropped_logs: dict[str, int] = {}
         self._dropped_errors: dict[str, int] = {}
+        # Bytes of logs, errors and preview rows the next report holds so far.
+        self._payload_bytes = 0
 
     # Tasks
 
@@ -103,7 +112,7 @@ class TelemetryBuffer:
         with self._lock:
             preview = self._previews.setdefault((job_id, operator_id), _Preview())
             room = self._max_preview_rows - len(preview.rows)
-            preview.rows.extend(rows_json[: max(room, 0)])
+            preview.rows.extend(self._rows_with_room(rows_json[: max(room, 0)]))
             preview.received += received
             preview.timestamp = now_ms()
 
@@ -128,11 +137,13 @@ class TelemetryBuffer:
         )
         if details:
             entry.details.update(dict(details))
+        record = telemetry_pb2.JobLogRecord(job_id=job_id, entry=entry)
+        size = record.ByteSize()
         with self._lock:
-            if len(self._logs) >= MAX_LOG_RECORDS_PER_REPORT:
+            if len(self._logs) >= MAX_LOG_RECORDS_PER_REPORT or not self._take_room(size):
                 self._dropped_logs[job_id] = self._dropped_logs.get(job_id, 0) + 1
                 return
-            self._logs.append(telemetry_pb2.JobLogRecord(job_id=job_id, entry=entry))
+            self._logs.append(record)
 
     def error(
         self,
@@ -154,11 +165,13 @@ class TelemetryBuffer:
             details=_truncate(details, MAX_RECORD_CHARS),
             record=_truncate(record, MAX_RECORD_CHARS),
         )
+        report = telemetry_pb2.JobErrorRecord(job_id=job_id, error=error)
+        size = report.ByteSize()
         with self._lock:
-            if len(self._errors) >= MAX_ERROR_RECORDS_PER_REPORT:
+            if len(self._errors) >= MAX_ERROR_RECORDS_PER_REPORT or not self._take_room(size):
                 self._dropped_errors[job_id] = self._dropped_errors.get(job_id, 0) + 1
                 return
-            self._errors.append(telemetry_pb2.JobErrorRecord(job_id=job_id, error=error))
+            self._errors.append(report)
 
     # Draining
 
@@ -190,6 +203,7 @@ class TelemetryBuffer:
             errors, self._errors = self._errors, []
             dropped_logs, self._dropped_logs = self._dropped_logs, {}
             dropped_errors, self._dropped_errors = self._dropped_errors, {}
+            self._payload_bytes = 0
         report.logs.extend(logs)
         report.errors.extend(errors)
         for job_id in sorted(dropped_logs.keys() | dropped_errors.keys()):
@@ -227,16 +241,39 @@ class TelemetryBuffer:
             for batch in previews:
                 preview = self._previews.setdefault((batch.job_id, batch.operator_id), _Preview())
                 room = self._max_preview_rows - len(preview.rows)
-                preview.rows[:0] = list(batch.rows_json)[: max(room, 0)]
+                preview.rows[:0] = self._rows_with_room(list(batch.rows_json)[: max(room, 0)])
                 preview.timestamp = max(preview.timestamp, batch.timestamp)
-            kept_logs = max(MAX_LOG_RECORDS_PER_REPORT - len(self._logs), 0)
-            self._logs[:0] = logs[:kept_logs]
-            for record in logs[kept_logs:]:
-                self._dropped_logs[record.job_id] = self._dropped_logs.get(record.job_id, 0) + 1
-            kept_errors = max(MAX_ERROR_RECORDS_PER_REPORT - len(self._errors), 0)
-            self._errors[:0] = errors[:kept_errors]
-            for record in errors[kept_errors:]:
-                self._dropped_errors[record.job_id] = self._dropped_errors.get(record.job_id, 0) + 1
+            self._rejoin(logs, self._logs, MAX_LOG_RECORDS_PER_REPORT, self._dropped_logs)
+            self._rejoin(errors, self._errors, MAX_ERROR_RECORDS_PER_REPORT, self._dropped_errors)
+
+    def _rejoin(
+        self, records: Sequence[_Record], queue: list[_Record], limit: int, dropped: dict[str, int]
+    ) -> None:
+        """Put records of reports never applied back in front of `queue`, within the record
+        and payload bounds; count the others as dropped (hold the lock)."""
+        kept: list[_Record] = []
+        for record in records:
+            if len(queue) + len(kept) < limit and self._take_room(record.ByteSize()):
+                kept.append(record)
+            else:
+                dropped[record.job_id] = dropped.get(record.job_id, 0) + 1
+        queue[:0] = kept
+
+    def _take_room(self, size: int) -> bool:
+        """Count `size` bytes into the next report if they fit its payload bound (hold the lock)."""
+        if self._payload_bytes + size > MAX_REPORT_PAYLOAD_BYTES:
+            return False
+        self._payload_bytes += size
+        return True
+
+    def _rows_with_room(self, rows: Sequence[str]) -> list[str]:
+        """The first of `rows` that fit the next report's payload bound (hold the lock)."""
+        kept = []
+        for row in rows:
+            if not self._take_room(len(row.encode())):
+                break
+            kept.append(row)
+        return kept
 
     @staticmethod
     def _subtask_reports(task: TaskMetrics) -> list[telemetry_pb2.SubtaskReport]:
