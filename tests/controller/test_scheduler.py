@@ -1,6 +1,7 @@
-"""Placement (services/controller/scheduler.py) on real plans: subtask i of chains joined
-subtask-to-subtask shares a worker when one has room; shuffled chains still spread; the
-slots of a worker are never over-used; the wiring then keeps co-located edges in-process."""
+"""Placement (services/controller/scheduler.py) on real plans: a job that fits on one worker
+runs there whole; a bigger one spreads, with subtask i of chains joined subtask-to-subtask on
+one worker when one has room; the slots of a worker are never over-used; the wiring then
+keeps co-located edges in-process."""
 
 from __future__ import annotations
 
@@ -58,12 +59,20 @@ def test_co_located_edges_are_wired_in_process() -> None:
     assert len(own_targets) == 8 and {t.worker_address for t in own_targets} == {""}
 
 
-def test_shuffled_chains_spread_over_the_workers() -> None:
+def test_a_job_that_fits_on_one_worker_runs_there_whole() -> None:
+    dataflow = plan(GROUPED, parallelism=2)
+
+    placed = place_tasks(dataflow, chain_operators(dataflow), {"w0": 3, "w1": 4, "w2": 4})
+
+    assert list(placed) == ["w1"] and len(placed["w1"]) == 4
+
+
+def test_shuffled_chains_of_a_job_too_big_for_one_worker_spread() -> None:
     dataflow = plan(GROUPED, parallelism=2)
     chains = chain_operators(dataflow)
     assert len(colocated_groups(dataflow, chains)) == len(chains) == 2
 
-    placed = place_tasks(dataflow, chains, {"w0": 4, "w1": 4})
+    placed = place_tasks(dataflow, chains, {"w0": 3, "w1": 3})
 
     assert sorted(len(specs) for specs in placed.values()) == [2, 2]
 

@@ -124,7 +124,8 @@ def test_a_killed_worker_recovers_the_job_from_its_last_checkpoint(platform: Run
     stop(platform, job_id, "checkpoint")
 
     counters = rows_by_subtask(platform, job_id)
-    assert sorted(gaps(c) for c in counters.values()) in ([0, 0], [0, 1]), counters
+    # The job ran whole on the killed worker (it fits there): any subtask may show its gap.
+    assert all(gaps(c) <= 1 and c == sorted(set(c)) for c in counters.values()), counters
 
 
 def test_a_killed_controller_resumes_the_job_from_its_last_checkpoint(platform: RunningPlatform) -> None:

@@ -4,9 +4,10 @@ over the same events; restarts from checkpoints at a higher and then a lower par
 (keyed window state split and merged by key ranges) and the recovery from a killed worker
 give exactly the result of a run without either.
 
-The placement spreads subtasks over both workers (asserted through the workers' free
-slots), and every source subtask sends to every window subtask, so each run crosses
-workers over ShuffleService as well as in-process channels.
+A job that fits on one worker (parallelism 2: 4 tasks, 4 slots) runs there whole, its
+shuffle in-process; one that does not (parallelism 3) is spread over both workers (both
+asserted through the workers' free slots), and as every source subtask sends to every
+window subtask, its shuffle crosses workers over ShuffleService too.
 
 The window is a processing-time hour: its rows come out when the input ends (summed per key
 over windows, in case the run straddles an hour boundary), so the result does not depend on
@@ -84,14 +85,15 @@ def totals(records: list[dict[str, Any]]) -> Totals:
     return summed
 
 
-def wait_spread_over_all_workers(platform: RunningPlatform) -> None:
-    """Every worker holds some of the running job's tasks."""
+def wait_placed_on(platform: RunningPlatform, workers_used: int) -> None:
+    """The running job's tasks are on exactly `workers_used` workers."""
 
-    def spread() -> bool:
+    def placed() -> bool:
         workers = platform.rest.get("/api/v1/workers").json()["data"]
-        return all(w["free_slots"] < SLOTS_PER_WORKER for w in workers if w["state"] == "Ready")
+        busy = [w for w in workers if w["state"] == "Ready" and w["free_slots"] < SLOTS_PER_WORKER]
+        return len(busy) == workers_used
 
-    wait_for(spread, timeout_s=30, what="the job's tasks on every worker")
+    wait_for(placed, timeout_s=30, what=f"the job's tasks on {workers_used} worker(s)")
 
 
 def all_slots_free(platform: RunningPlatform) -> None:
@@ -111,8 +113,8 @@ def test_group_by_gives_the_same_result_at_every_parallelism(
     events = 60_000
     # Paced to last about two seconds, so that the placement can be seen while it runs.
     job_id = start_job(platform, QUERY.format(rate=30_000, events=events), parallelism, interval_ms=500)
-    if parallelism > 1:
-        wait_spread_over_all_workers(platform)
+    # 2 * parallelism tasks above 1: on one worker while they fit in its slots.
+    wait_placed_on(platform, 1 if 2 * parallelism <= SLOTS_PER_WORKER else 2)
     finished = wait_state(platform, job_id, "Finished", timeout_s=60)
     assert finished["tasks"] == (1 if parallelism == 1 else 2 * parallelism)
     assert totals(settled_records(platform, job_id)) == expected_totals(events)
@@ -156,10 +158,11 @@ def test_a_killed_worker_recovers_the_shuffle_from_its_last_checkpoint(own_platf
     run's exchanges hold no slot afterwards."""
     platform = own_platform
     events = 60_000
-    job_id = start_job(platform, QUERY.format(rate=10_000, events=events), parallelism=2, interval_ms=300)
+    # Parallelism 3: 6 tasks, more than one worker's slots, so the job spans both workers.
+    job_id = start_job(platform, QUERY.format(rate=10_000, events=events), parallelism=3, interval_ms=300)
     wait_for(lambda: len(completed(platform, job_id)) >= 2, what="checkpoints before the kill")
     assert job(platform, job_id)["state"] == "Running", "the source ended before the kill"
-    wait_spread_over_all_workers(platform)
+    wait_placed_on(platform, 2)
     victim = platform.rest.get("/api/v1/workers").json()["data"][0]
     os.kill(victim["pid"], signal.SIGKILL)
     wait_for(lambda: job(platform, job_id)["state"] != "Running", what="the loss noticed")
