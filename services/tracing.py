@@ -100,6 +100,17 @@ def shutdown_tracing(provider: TracerProvider | None) -> None:
         provider.shutdown()
 
 
+@contextmanager
+def process_tracing(service_name: str, otlp_endpoint: str | None) -> Iterator[None]:
+    """Tracing for the life of a process's main: set up on entry; flushed and closed on the
+    way out, after everything inside stopped, so that the last spans get out too."""
+    provider = configure_tracing(service_name, otlp_endpoint)
+    try:
+        yield
+    finally:
+        shutdown_tracing(provider)
+
+
 class JsonLinesSpanExporter(SpanExporter):
     """Appends finished spans to a file, one JSON object per line.
 

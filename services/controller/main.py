@@ -55,12 +55,8 @@ class ControllerConfig:
 
 
 async def run_controller(config: ControllerConfig) -> None:
-    tracer_provider = tracing.configure_tracing("weir-controller", config.otlp_endpoint)
-    try:
+    with tracing.process_tracing("weir-controller", config.otlp_endpoint):
         await _serve(config)
-    finally:
-        # After everything else stopped: the spans of the last jobs' transitions get out too.
-        tracing.shutdown_tracing(tracer_provider)
 
 
 async def _serve(config: ControllerConfig) -> None:

@@ -41,12 +41,8 @@ class WorkerConfig:
 
 
 async def run_worker(config: WorkerConfig) -> None:
-    tracer_provider = tracing.configure_tracing("weir-worker", config.otlp_endpoint)
-    try:
+    with tracing.process_tracing("weir-worker", config.otlp_endpoint):
         await _serve(config)
-    finally:
-        # After the tasks and the server stopped, so that no span ends after the flush.
-        tracing.shutdown_tracing(tracer_provider)
 
 
 async def _serve(config: WorkerConfig) -> None:
