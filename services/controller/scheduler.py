@@ -1,13 +1,17 @@
 """Placement: which worker runs which task, and how the placed tasks reach each other.
 
 A task is one chain of forward-connected operators at one subtask index (the planner's
-`chain_operators`). A job that fits on one worker runs there whole, on the worker with the
-most free slots (so jobs spread over the workers): its exchanges then hand Arrow batches
-over in-process instead of serializing them through another worker's ShuffleService (a
-10-second tumbling count per key at parallelism 2 ran 1.7 times faster so, on two workers
-sharing two cores). A job too big for one worker is spread: each task to the worker with
-the most free slots, except that chains passing batches subtask i to subtask i (a fan-out,
-a union's inputs) share a worker per subtask when one has room.
+`chain_operators`). Where a job's tasks go depends on how they exchange data:
+
+- Subtasks that exchange all-to-all (a key-by shuffle, a rebalance) run on one worker when
+  it has room for the whole job, the one with the most free slots (so jobs still spread
+  over the workers): their batches are then handed over in-process, not serialized through
+  another worker's ShuffleService. (bench/nexmark, 2 workers on 2 cores, parallelism 2: a
+  10-second tumbling count per key did 1.15 M events/s per core so, 0.72 spread.)
+- Otherwise, and when no worker has room, the tasks spread, each to the worker with the
+  most free slots: subtasks in different processes do not share a GIL (a stateless query
+  did 5.6 M events/s per core spread, 4.5 in one worker). Chains passing batches subtask i
+  to subtask i (a fan-out, a union's inputs) share a worker per subtask when one has room.
 `schedule_run` then wires them (engine/wiring.py): each task learns its input tasks and
 where its outputs go, in-process or to another worker's ShuffleService.
 """
@@ -85,6 +89,17 @@ def colocated_groups(dataflow: dataflow_pb2.Dataflow, chains: Sequence[Chain]) -
     return sorted((sorted(group, key=order.__getitem__) for group in groups), key=lambda g: order[g[0]])
 
 
+def exchanges_all_to_all(dataflow: dataflow_pb2.Dataflow) -> bool:
+    """Whether some subtask of the job sends to more than its own index downstream."""
+    parallelism = {op.id: op.parallelism for op in dataflow.operators}
+    return any(
+        not sends_to_own_index_only(
+            edge, parallelism[edge.source_operator_id], parallelism[edge.target_operator_id]
+        )
+        for edge in dataflow.edges
+    )
+
+
 def place_tasks(
     dataflow: dataflow_pb2.Dataflow, chains: Sequence[Chain], free_by_worker: Mapping[str, int]
 ) -> dict[str, list[worker_pb2.TaskSpec]]:
@@ -110,7 +125,7 @@ def place_tasks(
         )
 
     roomiest = max(free, key=lambda w: free[w])
-    if free[roomiest] >= needed:
+    if exchanges_all_to_all(dataflow) and free[roomiest] >= needed:
         for chain in chains:
             for subtask in range(chain.parallelism):
                 place(chain, subtask, roomiest)

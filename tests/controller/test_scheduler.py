@@ -1,7 +1,7 @@
-"""Placement (services/controller/scheduler.py) on real plans: a job that fits on one worker
-runs there whole; a bigger one spreads, with subtask i of chains joined subtask-to-subtask on
-one worker when one has room; the slots of a worker are never over-used; the wiring then
-keeps co-located edges in-process."""
+"""Placement (services/controller/scheduler.py) on real plans: a shuffling job that fits on
+one worker runs there whole; one without shuffles, or too big, spreads, with subtask i of
+chains joined subtask-to-subtask on one worker when one has room; the slots of a worker are
+never over-used; the wiring then keeps co-located edges in-process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from collections import Counter
 
 import pytest
 
-from services.controller.scheduler import NotEnoughSlots, colocated_groups, place_tasks
+from services.controller.scheduler import (
+    NotEnoughSlots,
+    colocated_groups,
+    exchanges_all_to_all,
+    place_tasks,
+)
 from services.paths import PathPolicy
 from services.planner import chain_operators, plan_query
 from services.worker.engine.wiring import wire_tasks
@@ -19,6 +24,9 @@ UNION = """CREATE TABLE impulse WITH (connector = 'impulse', event_rate = '0', m
 CREATE TABLE out WITH (connector = 'blackhole');
 INSERT INTO out SELECT counter FROM impulse WHERE counter % 2 = 0
 UNION ALL SELECT counter FROM impulse WHERE counter % 2 = 1"""
+FILTERED = """CREATE TABLE impulse WITH (connector = 'impulse', event_rate = '0', message_count = '10');
+CREATE TABLE out WITH (connector = 'blackhole');
+INSERT INTO out SELECT counter FROM impulse WHERE counter % 2 = 0"""
 GROUPED = """CREATE TABLE impulse WITH (connector = 'impulse', event_rate = '0', message_count = '10');
 CREATE TABLE out WITH (connector = 'blackhole');
 INSERT INTO out SELECT counter % 4 AS k, count(*) AS n FROM impulse
@@ -59,8 +67,18 @@ def test_co_located_edges_are_wired_in_process() -> None:
     assert len(own_targets) == 8 and {t.worker_address for t in own_targets} == {""}
 
 
-def test_a_job_that_fits_on_one_worker_runs_there_whole() -> None:
+def test_a_job_without_shuffles_spreads_its_subtasks() -> None:
+    dataflow = plan(FILTERED, parallelism=2)
+    assert not exchanges_all_to_all(dataflow)
+
+    placed = place_tasks(dataflow, chain_operators(dataflow), {"w0": 4, "w1": 4})
+
+    assert sorted(len(specs) for specs in placed.values()) == [1, 1]
+
+
+def test_a_shuffling_job_that_fits_on_one_worker_runs_there_whole() -> None:
     dataflow = plan(GROUPED, parallelism=2)
+    assert exchanges_all_to_all(dataflow)
 
     placed = place_tasks(dataflow, chain_operators(dataflow), {"w0": 3, "w1": 4, "w2": 4})
 
