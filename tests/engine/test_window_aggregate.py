@@ -20,6 +20,12 @@ from services.worker.engine.key_ranges import owners
 from services.worker.engine.operators.base import Operator, OperatorContext
 from services.worker.engine.operators.key_by import key_hashes
 from services.worker.engine.operators.window_aggregate import WindowAggregateOperator
+from services.worker.engine.operators.window_state import (
+    EMITTED_BEFORE,
+    PANE,
+    WINDOW_START,
+    due_hop_windows,
+)
 from services.worker.engine.operators.window_watermark import WatermarkOperator
 from services.worker.engine.row_schema import Field, RowSchema
 from services.worker.engine.subtask_metrics import OperatorMetrics, Role
@@ -304,3 +310,29 @@ def test_windows_across_restores_at_parallelism_1_then_3_then_2(tmp_path: Path) 
         subtask.finish(collect)
     combined = sorted(collect.rows(), key=lambda r: (r["_window_start"], r["k"]))  # type: ignore[arg-type,return-value]
     assert combined == approx(expected_windows(rows, 2000, 1000))
+
+
+def test_due_hop_windows_are_those_the_definition_lists() -> None:
+    """`due_hop_windows` solves for each pane the hop windows that are due; it must list the
+    same (pane row, window) pairs as listing every window of the pane and filtering."""
+    rng = random.Random(7)
+    for _ in range(200):
+        slide = rng.choice([1, 2, 7])
+        size = rng.choice([2, 3, 5]) * slide
+        rows = 40
+        state = pl.DataFrame(
+            {
+                "k": list(range(rows)),
+                PANE: [rng.randrange(-20, 40) * slide for _ in range(rows)],
+                EMITTED_BEFORE: [rng.choice([-(2**63), rng.randrange(-30, 60)]) for _ in range(rows)],
+            }
+        )
+        before = rng.randrange(-10, 70)
+        starts = [pl.col(PANE) - k * slide for k in range(size // slide)]
+        listed = state.with_columns(pl.concat_list(starts).alias(WINDOW_START)).explode(WINDOW_START)
+        end = pl.col(WINDOW_START) + size
+        expected = listed.filter((end <= before) & (end > pl.col(EMITTED_BEFORE)))
+
+        due = due_hop_windows(state, before, size, slide).select(expected.columns)
+
+        assert due.sort(["k", WINDOW_START]).equals(expected.sort(["k", WINDOW_START]))

@@ -28,10 +28,35 @@ PANE = "__pane"
 START = "_window_start"
 END = "_window_end"
 EMITTED_BEFORE = "__emitted_before"
-_WINDOW_START = "__window_start"
+WINDOW_START = "__window_start"
 _SESSION = "__session"
+_K = "__k"
 # Merge appended partials once this many batches are pending, to bound memory.
 MAX_PENDING_PARTIALS = 16
+
+
+def _ceil_div(numerator: pl.Expr, denominator: int) -> pl.Expr:
+    return -((-numerator) // denominator)
+
+
+def due_hop_windows(state: pl.DataFrame, before: int, size: int, slide: int) -> pl.DataFrame:
+    """Each pane row once per hop window it belongs to that is due: ending at or before
+    `before`, and after the row's `EMITTED_BEFORE`. The windows holding pane p start at
+    p - k * slide for k in [0, size / slide); solving both conditions for k gives a range
+    per row, so only due (row, window) pairs are made: usually one window per row, where
+    listing all size / slide windows and filtering would make every row that many times."""
+    pane = pl.col(PANE)
+    first = pl.max_horizontal(pl.lit(0, pl.Int64), _ceil_div(pane + size - before, slide))
+    # Clamped, as "never emitted" is the smallest Int64, and below p - size it allows all k anyway.
+    emitted_before = pl.max_horizontal(pl.col(EMITTED_BEFORE), pane - size)
+    after = pl.min_horizontal(pl.lit(size // slide, pl.Int64), _ceil_div(pane + size - emitted_before, slide))
+    return (
+        state.with_columns(pl.int_ranges(first, pl.max_horizontal(first, after)).alias(_K))
+        .explode(_K)
+        .drop_nulls(_K)
+        .with_columns((pane - pl.col(_K) * slide).alias(WINDOW_START))
+        .drop(_K)
+    )
 
 
 class PaneWindows:
@@ -99,17 +124,16 @@ class PaneWindows:
         state = self._merge()
         size, slide = self._size, self._slide
         if size == slide:
-            windows = state.with_columns(pl.col(PANE).alias(_WINDOW_START))
+            end = pl.col(PANE) + size
+            windows = state.filter((end <= before) & (end > pl.col(EMITTED_BEFORE)))
+            windows = windows.with_columns(pl.col(PANE).alias(WINDOW_START))
         else:
-            starts = [pl.col(PANE) - k * slide for k in range(size // slide)]
-            windows = state.with_columns(pl.concat_list(starts).alias(_WINDOW_START)).explode(_WINDOW_START)
-        end = pl.col(_WINDOW_START) + size
+            windows = due_hop_windows(state, before, size, slide)
         due = (
-            windows.filter((end <= before) & (end > pl.col(EMITTED_BEFORE)))
-            .group_by([*self._group, _WINDOW_START])
+            windows.group_by([*self._group, WINDOW_START])
             .agg(self._combine)
-            .with_columns(pl.col(_WINDOW_START).alias(START), (pl.col(_WINDOW_START) + size).alias(END))
-            .drop(_WINDOW_START)
+            .with_columns(pl.col(WINDOW_START).alias(START), (pl.col(WINDOW_START) + size).alias(END))
+            .drop(WINDOW_START)
         )
         kept = state.filter(pl.col(PANE) + size > before).with_columns(
             pl.max_horizontal(pl.col(EMITTED_BEFORE), pl.lit(before, pl.Int64)).alias(EMITTED_BEFORE)
