@@ -30,10 +30,10 @@ import pyarrow as pa
 from services.worker.engine.envelope import Batch, ControlMessage, Watermark
 from services.worker.engine.expressions import check_guards
 from services.worker.engine.frames import to_frame, to_record_batch
-from services.worker.engine.key_ranges import key_range
 from services.worker.engine.operators.aggregate_functions import compile_aggregates
-from services.worker.engine.operators.base import Operator, OperatorContext, Output
+from services.worker.engine.operators.base import Output
 from services.worker.engine.operators.key_by import KEY_HASH_COLUMN, key_hashes
+from services.worker.engine.operators.keyed_state import KeyedStateOperator
 from services.worker.engine.operators.window_state import (
     EMITTED_BEFORE,
     END,
@@ -52,7 +52,7 @@ _NO_TIME = -(2**63)
 _TIMESTAMP = pl.Datetime("us")
 
 
-class WindowAggregateOperator(Operator):
+class WindowAggregateOperator(KeyedStateOperator):
     operator_name = "WindowAggregate"
 
     def __init__(self, spec: dataflow_pb2.Operator, input_schema: RowSchema) -> None:
@@ -123,13 +123,6 @@ class WindowAggregateOperator(Operator):
         # Processing time: the clock's watermarks go out once per slide (or gap).
         self._clock_period = (window.slide_ms or window.size_ms or window.gap_ms) * 1000
         self._next_clock_watermark = _NO_TIME
-        self._restored: list[pa.Table] | None = None
-
-    def open(self, context: OperatorContext) -> None:
-        super().open(context)
-        if self._restored is not None:
-            self._apply_restore(self._restored)
-            self._restored = None
 
     def process_batch(self, batch: Batch, output: Output) -> None:
         frame = to_frame(batch.data)
@@ -206,23 +199,9 @@ class WindowAggregateOperator(Operator):
             return None
         return state.with_columns(key_hashes(state, self._keys)).to_arrow()
 
-    def restore(self, tables: list[pa.Table]) -> None:
-        """Keep the restored partials of the keys this subtask owns (by key hash range);
-        applied at `open` if not open yet, since which keys are owned depends on the
-        subtask index."""
-        if self._context is None:
-            self._restored = tables
-        else:
-            self._apply_restore(tables)
-
-    def _apply_restore(self, tables: list[pa.Table]) -> None:
-        frames = [pl.from_arrow(t) for t in tables if t.num_rows]
-        if not frames:
-            return
-        state = pl.concat([f for f in frames if isinstance(f, pl.DataFrame)], how="vertical_relaxed")
-        context = self.context
-        owned = key_range(context.subtask_index, context.parallelism)
-        state = state.filter(owned.contains(pl.col(KEY_HASH_COLUMN))).drop(KEY_HASH_COLUMN)
+    def restore_owned(self, state: pl.DataFrame) -> None:
+        """The restored partials of the keys this subtask owns become its open windows."""
+        state = state.drop(KEY_HASH_COLUMN)
         self._windows.replace(state)
         if state.height:
             earliest = state.get_column(EMITTED_BEFORE).min()

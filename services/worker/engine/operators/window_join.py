@@ -30,9 +30,9 @@ import pyarrow as pa
 
 from services.worker.engine.envelope import Batch, ControlMessage, Watermark
 from services.worker.engine.frames import to_frame, to_record_batch
-from services.worker.engine.key_ranges import key_range
-from services.worker.engine.operators.base import Operator, OperatorContext, Output
-from services.worker.engine.operators.key_by import KEY_HASH_COLUMN, key_hashes
+from services.worker.engine.operators.base import Output
+from services.worker.engine.operators.key_by import key_hashes
+from services.worker.engine.operators.keyed_state import KeyedStateOperator
 from services.worker.engine.row_schema import Field, RowSchema
 from weir.v1 import dataflow_pb2
 
@@ -83,7 +83,7 @@ class _Side:
         return due
 
 
-class WindowJoinOperator(Operator):
+class WindowJoinOperator(KeyedStateOperator):
     operator_name = "WindowJoin"
 
     def __init__(self, spec: dataflow_pb2.Operator, input_schema: RowSchema) -> None:
@@ -117,13 +117,6 @@ class WindowJoinOperator(Operator):
                 # Equal values must hash alike on both sides to meet on one subtask.
                 raise ValueError(f"join keys {left_key!r} and {right_key!r} have different types")
         self.output_schema = RowSchema([*self._left.schema, *self._right.schema])
-        self._restored: list[pa.Table] | None = None
-
-    def open(self, context: OperatorContext) -> None:
-        super().open(context)
-        if self._restored is not None:
-            self._apply_restore(self._restored)
-            self._restored = None
 
     def process_batch(self, batch: Batch, output: Output) -> None:
         frame = to_frame(batch.data)
@@ -175,22 +168,8 @@ class WindowJoinOperator(Operator):
             return None
         return pl.concat(parts, how="diagonal_relaxed").to_arrow()
 
-    def restore(self, tables: list[pa.Table]) -> None:
-        """Keep the held rows of the keys this subtask owns; applied at `open`, since
-        which keys are owned depends on the subtask index."""
-        if self._context is None:
-            self._restored = tables
-        else:
-            self._apply_restore(tables)
-
-    def _apply_restore(self, tables: list[pa.Table]) -> None:
-        frames = [f for f in (pl.from_arrow(t) for t in tables if t.num_rows) if isinstance(f, pl.DataFrame)]
-        if not frames:
-            return
-        state = pl.concat(frames, how="diagonal_relaxed")
-        context = self.context
-        owned = key_range(context.subtask_index, context.parallelism)
-        state = state.filter(owned.contains(pl.col(KEY_HASH_COLUMN)))
+    def restore_owned(self, state: pl.DataFrame) -> None:
+        """The restored held rows of the keys this subtask owns go back to their sides."""
         for side in (self._left, self._right):
             rows = state.filter(pl.col(_SIDE) == side.index)
             if rows.height:  # else its columns may be missing: no snapshot held its rows
