@@ -33,6 +33,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from services.api_errors import quoted
 from services.clock import now_ms
 from services.ids import is_valid_id, new_id
 from services.metrics.aggregates import JobAggregate, TelemetryStore
@@ -120,7 +121,7 @@ class ReportIngest:
 
     def _job(self, job_id: str, dropped: list[str]) -> JobAggregate | None:
         if not is_valid_id(job_id, "job"):
-            dropped.append(f"malformed job id {job_id[:64]!r}")
+            dropped.append(f"malformed job id {quoted(job_id)}")
             return None
         return self._store.job_for_update(job_id)
 
@@ -166,7 +167,7 @@ class ReportIngest:
         self, record: telemetry_pb2.JobErrorRecord, timestamp: float, dropped: list[str]
     ) -> JobErrorRecord | None:
         if not is_valid_id(record.job_id, "job"):
-            dropped.append(f"malformed job id {record.job_id[:64]!r}")
+            dropped.append(f"malformed job id {quoted(record.job_id)}")
             return None
         error = record.error
         level = error.level if error.level in _ERROR_LEVELS else logs_pb2.JobError.error
@@ -186,7 +187,7 @@ class ReportIngest:
         self, record: telemetry_pb2.JobLogRecord, timestamp: float, dropped: list[str]
     ) -> JobLogRecord | None:
         if not is_valid_id(record.job_id, "job"):
-            dropped.append(f"malformed job id {record.job_id[:64]!r}")
+            dropped.append(f"malformed job id {quoted(record.job_id)}")
             return None
         entry = record.entry
         level = entry.level if entry.level in _LOG_LEVELS else logs_pb2.LogEntry.info

@@ -18,7 +18,7 @@ turns instead of deadlocking, and the job cannot be deleted between the check an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -168,7 +168,7 @@ class JobLogStore:
             stmt = stmt.where(JobLogRow.timestamp >= since)
         if until is not None:
             stmt = stmt.where(JobLogRow.timestamp < until)
-        return self._page(stmt, JobLogRow, limit, _log_record)
+        return self._page(stmt, JobLogRow, limit, JobLogRecord)
 
     def list_errors(
         self, job_id: str, *, level: str | None = None, operator_id: str | None = None, limit: int = 20
@@ -179,7 +179,7 @@ class JobLogStore:
             stmt = stmt.where(JobErrorRow.level == level)
         if operator_id:
             stmt = stmt.where(JobErrorRow.operator_id == operator_id)
-        return self._page(stmt, JobErrorRow, limit, _error_record)
+        return self._page(stmt, JobErrorRow, limit, JobErrorRecord)
 
     def count(self, job_id: str) -> tuple[int, int]:
         """How many log entries and errors the job has stored."""
@@ -190,15 +190,16 @@ class JobLogStore:
             )
             return logs, errors
 
-    def _page(
-        self, stmt: Any, table: _Table, limit: int, to_record: Callable[[Any], _R]
-    ) -> tuple[list[_R], bool]:
+    def _page(self, stmt: Any, table: _Table, limit: int, record_type: type[_R]) -> tuple[list[_R], bool]:
         if limit < 0:
             raise ValueError("limit must not be negative")
         stmt = stmt.order_by(table.timestamp.desc(), table.id.desc()).limit(limit + 1)
         with self._store._transaction() as session:
             rows = list(session.scalars(stmt))
-            return [to_record(r) for r in rows[:limit]], len(rows) > limit
+            # A record's fields are its row's columns, by name (as `_row_values` writes them).
+            fields = record_type.__dataclass_fields__
+            records = [record_type(**{name: getattr(row, name) for name in fields}) for row in rows[:limit]]
+            return records, len(rows) > limit
 
     @staticmethod
     def _lock_jobs(session: Session, job_ids: Iterable[str]) -> set[str]:
@@ -247,30 +248,3 @@ def _row_values(record: JobLogRecord | JobErrorRecord) -> dict[str, Any]:
     if isinstance(record, JobLogRecord):
         values["details"] = dict(record.details)
     return values
-
-
-def _log_record(row: JobLogRow) -> JobLogRecord:
-    return JobLogRecord(
-        id=row.id,
-        job_id=row.job_id,
-        timestamp=row.timestamp,
-        level=row.level,
-        message=row.message,
-        operator_id=row.operator_id,
-        task_index=row.task_index,
-        details=row.details,
-    )
-
-
-def _error_record(row: JobErrorRow) -> JobErrorRecord:
-    return JobErrorRecord(
-        id=row.id,
-        job_id=row.job_id,
-        timestamp=row.timestamp,
-        level=row.level,
-        message=row.message,
-        operator_id=row.operator_id,
-        task_index=row.task_index,
-        details=row.details,
-        record=row.record,
-    )

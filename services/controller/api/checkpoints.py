@@ -7,7 +7,7 @@ import asyncio
 
 import grpc
 
-from services.api_errors import invalid_argument, not_found, page_limit, page_offset, rpc
+from services.api_errors import invalid_argument, not_found, page_limit, page_offset, quoted, rpc
 from services.controller.api.jobs import require_job_id
 from services.ids import is_valid_id
 from services.store import CheckpointRecord, JobRecord, Store
@@ -43,7 +43,7 @@ class CheckpointServicer(checkpoints_pb2_grpc.CheckpointServiceServicer):
         job = await self._job(request.job_id)
         if not is_valid_id(request.checkpoint_id, "chk"):
             raise invalid_argument(
-                f"malformed checkpoint id {request.checkpoint_id[:64]!r}: "
+                f"malformed checkpoint id {quoted(request.checkpoint_id)}: "
                 "expected chk_ followed by 26 characters"
             )
         checkpoint = await asyncio.to_thread(self._store.get_checkpoint, request.checkpoint_id)
