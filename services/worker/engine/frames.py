@@ -18,7 +18,7 @@ def to_frame(batch: pa.RecordBatch) -> pl.DataFrame:
 
 def to_record_batch(frame: pl.DataFrame) -> pa.RecordBatch:
     """One record batch holding all rows of `frame`."""
-    table = frame.to_arrow()
+    table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
     batches = table.to_batches()
     if len(batches) == 1:
         return batches[0]
