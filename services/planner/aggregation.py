@@ -215,8 +215,10 @@ class _WindowAggregatePlanner:
             )
         if self.window_selected:
             spec.window_column = self.window_alias or DEFAULT_WINDOW_COLUMN
-        operator = dataflow_pb2.Operator(id="window", window_aggregate=spec)
-        output_schema = WindowAggregateOperator(operator, input_schema).output_schema
+        operator = WindowAggregateOperator(
+            dataflow_pb2.Operator(id="window", window_aggregate=spec), input_schema
+        )
+        output_schema = operator.output_schema
         output_scope = Scope(self.scope.table, self.scope.alias, output_schema)
         outputs = [
             OutputColumn(name, node, compile_checked(node, output_schema, text), item)
@@ -226,9 +228,13 @@ class _WindowAggregatePlanner:
             compile_checked(having, output_schema, text, predicate=True)
         pre_project = None
         if self.computed_keys:
+            # Only the columns the aggregate reads pass through, so that nothing upstream
+            # computes (or a source generates) the others.
+            read = operator.columns_read(None)
             pre_project = [
                 dataflow_pb2.NamedExpression(name=name, sql=column_reference(name).sql(dialect=SQL_DIALECT))
                 for name in self.scope.schema.names
+                if name in read
             ] + self.computed_keys
         return WindowAggregatePlan(pre_project, spec, having, outputs, output_scope)
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from services.worker.engine.dataflow_operators import DataflowOperators
 from services.worker.engine.envelope import Barrier, Batch, EndOfStream, Message
 from services.worker.engine.errors import OperatorFailure
 from services.worker.engine.operators.base import Operator, OperatorContext, Output, SourceOperator
 from services.worker.engine.operators.factory import build_operator, build_source
-from services.worker.engine.row_schema import RowSchema
 from services.worker.engine.subtask_metrics import OperatorMetrics, Role, TaskMetrics
 from services.worker.engine.task_plan import TaskPlan
 from services.worker.engine.telemetry_buffer import TelemetryBuffer
@@ -122,6 +122,7 @@ class OperatorChain:
         self._plan = plan
         self._transactional = transactional
         self.source: SourceOperator | None = None
+        dataflow_operators = DataflowOperators(plan.dataflow)
         if plan.has_source:
             try:
                 self.source = build_source(plan.source, plan.subtask_index, plan.parallelism)
@@ -130,7 +131,7 @@ class OperatorChain:
             schema = self.source.output_schema
             specs = plan.operators[1:]
         else:
-            schema = input_schema(plan)
+            schema = dataflow_operators.input_schema(plan.operators[0].id)
             specs = plan.operators
         self.operators: list[Operator] = []
         for spec in specs:
@@ -140,6 +141,10 @@ class OperatorChain:
                 raise OperatorFailure(spec.id, spec.name, error) from error
             self.operators.append(operator)
             schema = operator.output_schema
+        if self.source is not None:
+            wanted = dataflow_operators.columns_read_after(plan.source.id)
+            if wanted is not None:
+                self.source.read_only(wanted)
         self._contexts = [self._context(spec, telemetry, metrics) for spec in plan.operators]
         operator_contexts = self._contexts[1:] if self.source is not None else self._contexts
         # Wire back to front: each operator's output is the next one's input.
@@ -194,41 +199,6 @@ class OperatorChain:
                 closable.close()
             except Exception:
                 log.exception("closing operator %s failed", closable.spec.id)
-
-
-def input_schema(plan: TaskPlan) -> RowSchema:
-    """The schema of the rows an exchange-fed chain receives: the output schema of the
-    operator feeding its first operator, derived by building the operators upstream of it
-    (compiling their expressions, which is cheap next to running them). With several
-    inputs (UNION ALL) the first edge's is taken; the planner makes them agree."""
-    dataflow = plan.dataflow
-    if dataflow is None:
-        raise ValueError(f"task {plan.task_id} needs the dataflow to derive its input schema")
-    by_id = {op.id: op for op in dataflow.operators}
-    incoming: dict[str, list[str]] = {}
-    for edge in dataflow.edges:
-        incoming.setdefault(edge.target_operator_id, []).append(edge.source_operator_id)
-    schemas: dict[str, RowSchema] = {}
-
-    def output_schema(operator_id: str) -> RowSchema:
-        known = schemas.get(operator_id)
-        if known is not None:
-            return known
-        spec = by_id[operator_id]
-        if spec.WhichOneof("spec") == "source":
-            schema = RowSchema.from_columns(spec.source.schema)
-        else:
-            upstream = incoming.get(operator_id)
-            if not upstream:
-                raise ValueError(f"operator {operator_id} has no input")
-            schema = build_operator(spec, output_schema(upstream[0])).output_schema
-        schemas[operator_id] = schema
-        return schema
-
-    upstream = incoming.get(plan.operators[0].id)
-    if not upstream:
-        raise ValueError(f"operator {plan.operators[0].id} has no input")
-    return output_schema(upstream[0])
 
 
 def register_metrics(plan: TaskPlan, telemetry: TelemetryBuffer) -> TaskMetrics:

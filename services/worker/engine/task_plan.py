@@ -36,11 +36,11 @@ class TaskPlan:
     subtask_index: int
     parallelism: int
     operators: tuple[dataflow_pb2.Operator, ...]
+    # The whole dataflow: what flows into and out of the chain depends on other tasks' operators.
+    dataflow: dataflow_pb2.Dataflow
     run_id: str = ""
     input_task_ids: tuple[str, ...] = ()
     outputs: tuple[PlannedOutput, ...] = ()
-    # The whole dataflow: an exchange-fed chain derives its input schema from upstream.
-    dataflow: dataflow_pb2.Dataflow | None = None
 
     @property
     def has_source(self) -> bool:
@@ -119,8 +119,8 @@ class TaskPlan:
             spec.subtask_index,
             spec.parallelism,
             operators,
+            dataflow,
             run_id=spec.run_id,
             input_task_ids=tuple(spec.input_task_ids),
             outputs=tuple(planned),
-            dataflow=dataflow,
         )

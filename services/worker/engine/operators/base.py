@@ -81,6 +81,12 @@ class Operator(abc.ABC):
     def process_batch(self, batch: Batch, output: Output) -> None:
         """Process one batch, emitting results to `output`."""
 
+    def columns_read(self, wanted: frozenset[str] | None) -> frozenset[str] | None:
+        """The input columns this operator reads when what follows it reads `wanted` of its
+        output (None: all of them). The chain asks, from its end back to its source, so
+        that a source can skip what no operator reads."""
+        return None
+
     def process_control(self, message: ControlMessage, output: Output) -> None:
         """Handle a barrier or watermark; stateless operators pass it on."""
         output.emit(message)
@@ -197,6 +203,10 @@ class SourceOperator(abc.ABC):
 
     def open(self, context: OperatorContext) -> None:
         self._context = context
+
+    def read_only(self, columns: frozenset[str]) -> None:  # noqa: B027 (optional hook)
+        """The task's operators read only `columns` of this source's rows: a source that
+        can skip computing or reading the others may leave them out of its batches."""
 
     @abc.abstractmethod
     def poll(self) -> Poll:

@@ -16,6 +16,10 @@ class FilterOperator(Operator):
     def __init__(self, spec: dataflow_pb2.Operator, input_schema: RowSchema) -> None:
         super().__init__(spec, input_schema)
         self._predicate = compile_predicate(parse_expression(spec.filter.predicate), input_schema)
+        self._reads = frozenset(self._predicate.expr.meta.root_names())
+
+    def columns_read(self, wanted: frozenset[str] | None) -> frozenset[str] | None:
+        return None if wanted is None else wanted | self._reads
 
     def process_batch(self, batch: Batch, output: Output) -> None:
         frame = to_frame(batch.data)

@@ -30,7 +30,12 @@ import pyarrow as pa
 from services.paths import PathPolicy
 from services.worker.engine.errors import ConnectorOptionError
 from services.worker.engine.nexmark.block_assignment import BlockAssignment
-from services.worker.engine.nexmark.generator import NEXMARK_ARROW_SCHEMA, GeneratorConfig, NexmarkGenerator
+from services.worker.engine.nexmark.generator import (
+    NEXMARK_ARROW_SCHEMA,
+    NEXMARK_COLUMNS,
+    GeneratorConfig,
+    NexmarkGenerator,
+)
 from services.worker.engine.operators.base import EXHAUSTED, Pending, Poll, SourceOperator
 from services.worker.engine.pacing import Pacer
 from services.worker.engine.row_schema import Field, RowSchema
@@ -124,6 +129,11 @@ class NexmarkSource(SourceOperator):
         )
         self._blocks = BlockAssignment.initial(subtask_index, parallelism)
         self._pacer: Pacer | None = None
+        self._columns = NEXMARK_COLUMNS
+
+    def read_only(self, columns: frozenset[str]) -> None:
+        # A batch needs a column to carry its rows: with none read, the cheapest one.
+        self._columns = (columns & NEXMARK_COLUMNS) or frozenset({"person"})
 
     def poll(self) -> Poll:
         first = self._blocks.peek() * self._block_events
@@ -138,7 +148,7 @@ class NexmarkSource(SourceOperator):
             due = self._pacer.due(first + count - 1)
             if due > time.monotonic():
                 return Pending(due)
-        batch = self._generator.generate(first, count)
+        batch = self._generator.generate(first, count, self._columns)
         self._blocks.advance()
         return batch
 

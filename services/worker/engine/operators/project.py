@@ -23,6 +23,10 @@ class ProjectOperator(Operator):
         self._names = [c.name for c in columns]
         self._exprs = [e.expr.alias(c.name) for c, e in zip(columns, compiled, strict=True)]
         self._guards = [g for e in compiled for g in e.guards]
+        self._reads = frozenset(name for e in self._exprs for name in e.meta.root_names())
+
+    def columns_read(self, wanted: frozenset[str] | None) -> frozenset[str] | None:
+        return self._reads
 
     def process_batch(self, batch: Batch, output: Output) -> None:
         frame = to_frame(batch.data)

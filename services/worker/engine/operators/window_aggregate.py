@@ -110,6 +110,10 @@ class WindowAggregateOperator(KeyedStateOperator):
             window.input_window_column if window.window == WindowKind.WINDOW_KIND_INPUT else ""
         )
         self._watermark_driven = bool(self._time_column or self._input_window)
+        self._reads = frozenset(
+            [*self._keys, *(c for c in (self._time_column, self._input_window) if c)]
+            + [name for a in aggregates for e in a.partial for name in e.meta.root_names()]
+        )
         fields = [f for k in self._keys for f in input_schema if f.name == k]
         fields += [Field(START, _TIMESTAMP, False), Field(END, _TIMESTAMP, False)]
         if self._window_column:
@@ -123,6 +127,9 @@ class WindowAggregateOperator(KeyedStateOperator):
         # Processing time: the clock's watermarks go out once per slide (or gap).
         self._clock_period = (window.slide_ms or window.size_ms or window.gap_ms) * 1000
         self._next_clock_watermark = _NO_TIME
+
+    def columns_read(self, wanted: frozenset[str] | None) -> frozenset[str]:
+        return self._reads
 
     def process_batch(self, batch: Batch, output: Output) -> None:
         frame = to_frame(batch.data)
