@@ -230,7 +230,7 @@ class _WindowAggregatePlanner:
         if self.computed_keys:
             # Only the columns the aggregate reads pass through, so that nothing upstream
             # computes (or a source generates) the others.
-            read = operator.columns_read(None)
+            read = operator.columns_read(None).columns
             pre_project = [
                 dataflow_pb2.NamedExpression(name=name, sql=column_reference(name).sql(dialect=SQL_DIALECT))
                 for name in self.scope.schema.names

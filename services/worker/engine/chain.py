@@ -112,6 +112,7 @@ class OperatorChain:
     def __init__(
         self,
         plan: TaskPlan,
+        dataflow_operators: DataflowOperators,
         telemetry: TelemetryBuffer,
         metrics: TaskMetrics,
         *,
@@ -122,7 +123,6 @@ class OperatorChain:
         self._plan = plan
         self._transactional = transactional
         self.source: SourceOperator | None = None
-        dataflow_operators = DataflowOperators(plan.dataflow)
         if plan.has_source:
             try:
                 self.source = build_source(plan.source, plan.subtask_index, plan.parallelism)

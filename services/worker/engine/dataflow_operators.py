@@ -10,6 +10,7 @@ sinks are never built here (their constructors may touch the outside world).
 
 from __future__ import annotations
 
+from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.operators.base import Operator
 from services.worker.engine.operators.factory import build_operator
 from services.worker.engine.row_schema import RowSchema
@@ -48,22 +49,27 @@ class DataflowOperators:
             self._schemas[operator_id] = known
         return known
 
-    def columns_read_after(self, operator_id: str) -> frozenset[str] | None:
-        """The columns of `operator_id`'s output that the operators after it read, and
-        key-by edges hash on (None: possibly all)."""
+    def columns_read_after(self, operator_id: str) -> ColumnReads | None:
+        """What the operators after `operator_id` read of its output (None: possibly all)."""
         edges = self._outgoing.get(operator_id)
         if not edges:
             return None
-        read: frozenset[str] = frozenset(key for edge in edges for key in edge.key_columns)
+        read = ColumnReads({})
         for edge in edges:
-            target = self._by_id[edge.target_operator_id]
-            if target.WhichOneof("spec") == "sink":
+            along = self.columns_read_along(edge)
+            if along is None:
                 return None
-            wanted = self._operator(target.id).columns_read(self.columns_read_after(target.id))
-            if wanted is None:
-                return None
-            read |= wanted
+            read |= along
         return read
+
+    def columns_read_along(self, edge: dataflow_pb2.Edge) -> ColumnReads | None:
+        """What the target of `edge` and the operators after it read of the rows crossing
+        it, with the key columns it is routed by (None: possibly all)."""
+        target = self._by_id[edge.target_operator_id]
+        if target.WhichOneof("spec") == "sink":
+            return None
+        wanted = self._operator(target.id).columns_read(self.columns_read_after(target.id))
+        return None if wanted is None else wanted | ColumnReads.whole(edge.key_columns)
 
     def _operator(self, operator_id: str) -> Operator:
         built = self._built.get(operator_id)

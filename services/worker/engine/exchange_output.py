@@ -17,6 +17,7 @@ import abc
 import itertools
 from collections.abc import Sequence
 
+from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.envelope import Batch, Message
 from services.worker.engine.exchange_writers import ChannelWriter
 from services.worker.engine.frames import to_frame, to_record_batch
@@ -90,12 +91,18 @@ def routing_for(
 class ExchangeOutput:
     """An `Output` that sends to the subtasks of one downstream chain."""
 
-    def __init__(self, routing: Routing, writers: Sequence[ChannelWriter]) -> None:
+    def __init__(
+        self, routing: Routing, writers: Sequence[ChannelWriter], reads: ColumnReads | None = None
+    ) -> None:
         self._routing = routing
         self._writers = list(writers)
+        # What the downstream chain reads: the rest is not sent (None: send everything).
+        self._reads = reads
 
     def emit(self, message: Message) -> None:
         if isinstance(message, Batch):
+            if self._reads is not None:
+                message = Batch(self._reads.prune(message.data), message.read_time_ns)
             self._routing.route(message, self._writers)
         else:
             for writer in self._writers:

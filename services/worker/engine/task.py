@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from services.worker.engine.chain import OperatorChain, register_metrics
 from services.worker.engine.checkpointing import SubtaskState, TaskCheckpoints
+from services.worker.engine.dataflow_operators import DataflowOperators
 from services.worker.engine.envelope import Barrier, Batch, EndOfStream, EndReason
 from services.worker.engine.errors import OperatorFailure, describe
 from services.worker.engine.exchange_channel import PROCESS_EXCHANGES, ExchangeRegistry, Inbox, InboxKey
@@ -159,9 +160,11 @@ class Task:
         failure: str | None = None
         delivered = False
         try:
-            outputs = self._open_outputs(plan, metrics, channels)
+            dataflow_operators = DataflowOperators(plan.dataflow)
+            outputs = self._open_outputs(plan, dataflow_operators, metrics, channels)
             chain = OperatorChain(
                 plan,
+                dataflow_operators,
                 self._telemetry,
                 metrics,
                 on_barrier=self._on_barrier,
@@ -306,7 +309,11 @@ class Task:
         return [(op_id, op) for op_id, op in chain.stateful() if isinstance(op, SinkOperator)]
 
     def _open_outputs(
-        self, plan: TaskPlan, metrics: TaskMetrics, channels: dict[str, grpc.Channel]
+        self,
+        plan: TaskPlan,
+        dataflow_operators: DataflowOperators,
+        metrics: TaskMetrics,
+        channels: dict[str, grpc.Channel],
     ) -> list[ExchangeOutput]:
         outputs = []
         for planned in plan.outputs:
@@ -330,7 +337,9 @@ class Task:
                     source_task_id=self.task_id,
                 )
                 writers.append(RemoteChannelWriter(channel, header, self._stop, metrics))
-            outputs.append(ExchangeOutput(routing, writers))
+            outputs.append(
+                ExchangeOutput(routing, writers, dataflow_operators.columns_read_along(planned.edge))
+            )
         return outputs
 
     def _report_failure(

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.nexmark import arrow_memory
 from services.worker.engine.nexmark.random_streams import Draws, RandomStreams
 from services.worker.engine.nexmark.string_views import StringPool, TextPool, spread, validity_bitmap
@@ -240,10 +241,11 @@ class NexmarkGenerator:
             ]
         )
 
-    def generate(self, first: int, count: int, columns: frozenset[str] = NEXMARK_COLUMNS) -> pa.RecordBatch:
-        """The batch with only `columns` of the table (at least one): a query that reads
-        only bids does not pay for generating people and auctions, and the values of the
-        columns it gets are the same."""
+    def generate(self, first: int, count: int, reads: ColumnReads | None = None) -> pa.RecordBatch:
+        """The batch with only the columns (at least one) and bid fields `reads` names
+        (None: all): a query that reads only bid prices does not pay for generating people,
+        auctions and the bids' strings, and the values it gets are the same."""
+        columns = NEXMARK_COLUMNS if reads is None else reads.columns
         ids = np.arange(first, first + count, dtype=np.int64)
         every, is_person, is_auction, is_bid = self._events(ids)
         timestamps = self.config.timestamp_us(ids)
@@ -256,8 +258,9 @@ class NexmarkGenerator:
             arrays.append(self._auctions(every, is_auction, timestamps, times))
             fields.append(NEXMARK_ARROW_SCHEMA.field("auction"))
         if "bid" in columns:
-            arrays.append(self._bids(every, is_bid, times))
-            fields.append(NEXMARK_ARROW_SCHEMA.field("bid"))
+            bid = self._bids(every, is_bid, times, None if reads is None else reads.fields["bid"])
+            arrays.append(bid)
+            fields.append(pa.field("bid", bid.type))
         if not arrays:
             raise ValueError(f"no nexmark column among {sorted(columns)}")
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
@@ -387,23 +390,29 @@ class NexmarkGenerator:
         ]
         return pa.StructArray.from_buffers(AUCTION_TYPE, count, [validity_bitmap(valid)], children=children)
 
-    def _bids(self, every: _Events, valid: np.ndarray, times: pa.Array) -> pa.Array:
-        """Bids are 92% of events: computed over every row (cheaper than selecting them).
+    def _bids(
+        self, every: _Events, valid: np.ndarray, times: pa.Array, wanted: frozenset[str] | None
+    ) -> pa.Array:
+        """Bids are 92% of events: computed over every row (cheaper than selecting them),
+        only the `wanted` fields (None: all; none: the first, for the struct's NULLs).
 
         Each column is made by its own method, so that its temporaries are freed before
         the next one's are allocated."""
         validity = validity_bitmap(valid)
-        channel = self._channel_index(every.draws)
-        children = [
-            pa.array(self._bid_auction(every)),
-            pa.array(self._bidder(every)),
-            pa.array(self._price(every.draws, 34)),
-            self._channels.array(self._channels.views(channel), validity),
-            self._urls.array(self._urls.views(channel), validity),
-            times,
-            self._bid_extra(every.draws, valid),
-        ]
-        return pa.StructArray.from_buffers(BID_TYPE, len(valid), [validity], children=children)
+        names = [f.name for f in BID_TYPE if wanted is None or f.name in wanted] or [BID_TYPE.field(0).name]
+        channel = self._channel_index(every.draws) if {"channel", "url"} & set(names) else None
+        make = {
+            "auction": lambda: pa.array(self._bid_auction(every)),
+            "bidder": lambda: pa.array(self._bidder(every)),
+            "price": lambda: pa.array(self._price(every.draws, 34)),
+            "channel": lambda: self._channels.array(self._channels.views(channel), validity),
+            "url": lambda: self._urls.array(self._urls.views(channel), validity),
+            "datetime": lambda: times,
+            "extra": lambda: self._bid_extra(every.draws, valid),
+        }
+        children = [make[name]() for name in names]
+        fields = [BID_TYPE.field(name) for name in names]
+        return pa.StructArray.from_buffers(pa.struct(fields), len(valid), [validity], children=children)
 
     def _bid_auction(self, every: _Events) -> np.ndarray:
         hot_auction = every.draws.nonzero_below(30, self.config.hot_auction_ratio)

@@ -16,6 +16,7 @@ from typing import ClassVar, Protocol
 import pyarrow as pa
 
 from services.paths import PathPolicy
+from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.envelope import Batch, ControlMessage, Message
 from services.worker.engine.errors import ConnectorOptionError
 from services.worker.engine.row_schema import RowSchema
@@ -81,7 +82,7 @@ class Operator(abc.ABC):
     def process_batch(self, batch: Batch, output: Output) -> None:
         """Process one batch, emitting results to `output`."""
 
-    def columns_read(self, wanted: frozenset[str] | None) -> frozenset[str] | None:
+    def columns_read(self, wanted: ColumnReads | None) -> ColumnReads | None:
         """The input columns this operator reads when what follows it reads `wanted` of its
         output (None: all of them). The chain asks, from its end back to its source, so
         that a source can skip what no operator reads."""
@@ -204,9 +205,9 @@ class SourceOperator(abc.ABC):
     def open(self, context: OperatorContext) -> None:
         self._context = context
 
-    def read_only(self, columns: frozenset[str]) -> None:  # noqa: B027 (optional hook)
-        """The task's operators read only `columns` of this source's rows: a source that
-        can skip computing or reading the others may leave them out of its batches."""
+    def read_only(self, reads: ColumnReads) -> None:  # noqa: B027 (optional hook)
+        """Downstream reads only `reads` of this source's rows: a source that can skip
+        computing or reading the other columns (or struct fields) may leave them out."""
 
     @abc.abstractmethod
     def poll(self) -> Poll:

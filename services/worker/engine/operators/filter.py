@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.envelope import Batch
 from services.worker.engine.expressions import check_guards, compile_predicate, parse_expression
 from services.worker.engine.frames import to_frame, to_record_batch
@@ -15,10 +16,11 @@ class FilterOperator(Operator):
 
     def __init__(self, spec: dataflow_pb2.Operator, input_schema: RowSchema) -> None:
         super().__init__(spec, input_schema)
-        self._predicate = compile_predicate(parse_expression(spec.filter.predicate), input_schema)
-        self._reads = frozenset(self._predicate.expr.meta.root_names())
+        predicate = parse_expression(spec.filter.predicate)
+        self._predicate = compile_predicate(predicate, input_schema)
+        self._reads = ColumnReads.of_expressions([predicate])
 
-    def columns_read(self, wanted: frozenset[str] | None) -> frozenset[str] | None:
+    def columns_read(self, wanted: ColumnReads | None) -> ColumnReads | None:
         return None if wanted is None else wanted | self._reads
 
     def process_batch(self, batch: Batch, output: Output) -> None:

@@ -28,6 +28,7 @@ import polars as pl
 import pyarrow as pa
 
 from services.paths import PathPolicy
+from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.errors import ConnectorOptionError
 from services.worker.engine.nexmark.block_assignment import BlockAssignment
 from services.worker.engine.nexmark.generator import (
@@ -129,11 +130,12 @@ class NexmarkSource(SourceOperator):
         )
         self._blocks = BlockAssignment.initial(subtask_index, parallelism)
         self._pacer: Pacer | None = None
-        self._columns = NEXMARK_COLUMNS
+        self._reads: ColumnReads | None = None
 
-    def read_only(self, columns: frozenset[str]) -> None:
+    def read_only(self, reads: ColumnReads) -> None:
         # A batch needs a column to carry its rows: with none read, the cheapest one.
-        self._columns = (columns & NEXMARK_COLUMNS) or frozenset({"person"})
+        known = {name: fields for name, fields in reads.fields.items() if name in NEXMARK_COLUMNS}
+        self._reads = ColumnReads(known or {"person": None})
 
     def poll(self) -> Poll:
         first = self._blocks.peek() * self._block_events
@@ -148,7 +150,7 @@ class NexmarkSource(SourceOperator):
             due = self._pacer.due(first + count - 1)
             if due > time.monotonic():
                 return Pending(due)
-        batch = self._generator.generate(first, count, self._columns)
+        batch = self._generator.generate(first, count, self._reads)
         self._blocks.advance()
         return batch
 

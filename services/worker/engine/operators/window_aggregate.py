@@ -27,8 +27,9 @@ import time
 import polars as pl
 import pyarrow as pa
 
+from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.envelope import Batch, ControlMessage, Watermark
-from services.worker.engine.expressions import check_guards
+from services.worker.engine.expressions import check_guards, parse_expression
 from services.worker.engine.frames import to_frame, to_record_batch
 from services.worker.engine.operators.aggregate_functions import compile_aggregates
 from services.worker.engine.operators.base import Output
@@ -110,10 +111,9 @@ class WindowAggregateOperator(KeyedStateOperator):
             window.input_window_column if window.window == WindowKind.WINDOW_KIND_INPUT else ""
         )
         self._watermark_driven = bool(self._time_column or self._input_window)
-        self._reads = frozenset(
+        self._reads = ColumnReads.whole(
             [*self._keys, *(c for c in (self._time_column, self._input_window) if c)]
-            + [name for a in aggregates for e in a.partial for name in e.meta.root_names()]
-        )
+        ) | ColumnReads.of_expressions(parse_expression(a.argument) for a in window.aggregates if a.argument)
         fields = [f for k in self._keys for f in input_schema if f.name == k]
         fields += [Field(START, _TIMESTAMP, False), Field(END, _TIMESTAMP, False)]
         if self._window_column:
@@ -128,7 +128,7 @@ class WindowAggregateOperator(KeyedStateOperator):
         self._clock_period = (window.slide_ms or window.size_ms or window.gap_ms) * 1000
         self._next_clock_watermark = _NO_TIME
 
-    def columns_read(self, wanted: frozenset[str] | None) -> frozenset[str]:
+    def columns_read(self, wanted: ColumnReads | None) -> ColumnReads:
         return self._reads
 
     def process_batch(self, batch: Batch, output: Output) -> None:
