@@ -2,8 +2,9 @@
 
 A task runs one chain, but two things it needs depend on operators of other tasks: the
 schema of the rows an exchange-fed chain receives (built from the operators upstream of
-it), and which columns of a source anything downstream reads (from the operators
-downstream, across fan-outs into other tasks), so that the source can skip the others.
+it), and which columns and struct fields the operators downstream read (across fan-outs
+into other tasks), so that its source skips generating the others and its exchanges skip
+sending them (column_reads.py).
 Building an operator only compiles its expressions, which is cheap next to running it;
 sinks are never built here (their constructors may touch the outside world).
 """

@@ -8,7 +8,9 @@ Options (Arroyo's, plus a bound and a seed for reproducible runs):
   defaults to `event_rate`, or to Nexmark's 10,000 when unpaced, so that event times do
   not depend on how fast a machine generates them.
 
-Columns: `person`, `auction`, `bid`, nullable structs, exactly one non-null per row.
+Columns: `person`, `auction`, `bid`, nullable structs, exactly one non-null per row. Only
+the columns (and bid fields) the query reads are generated (`read_only`): `bid.price`
+alone costs a fraction of whole events.
 
 Events are cut into fixed blocks of consecutive event ids and subtask i of P generates
 blocks i, i + P, i + 2P, ...: the table is the same at any parallelism, and pacing uses
