@@ -83,9 +83,9 @@ class Operator(abc.ABC):
         """Process one batch, emitting results to `output`."""
 
     def columns_read(self, wanted: ColumnReads | None) -> ColumnReads | None:
-        """The input columns this operator reads when what follows it reads `wanted` of its
-        output (None: all of them). The chain asks, from its end back to its source, so
-        that a source can skip what no operator reads."""
+        """The input columns (and struct fields) this operator reads when what follows it
+        reads `wanted` of its output (None: all). DataflowOperators asks from the sinks back,
+        so that sources and exchanges can skip what no operator reads."""
         return None
 
     def process_control(self, message: ControlMessage, output: Output) -> None:

@@ -99,17 +99,28 @@ class PaneWindows:
         self._max_pane = high if self._max_pane is None else max(self._max_pane, high)
         self._pending.append(partial)
         if len(self._pending) >= MAX_PENDING_PARTIALS:
-            self._merge()
+            # Merge the two newest partials and each older one no larger than what is
+            # being merged: sizes stay tiered, so a row is re-aggregated a logarithmic
+            # number of times before its window is due, rather than the whole state at
+            # every merge.
+            start = len(self._pending) - 2
+            rows = self._pending[-1].height + self._pending[-2].height
+            while start > 0 and self._pending[start - 1].height <= rows:
+                start -= 1
+                rows += self._pending[start].height
+            self._pending[start:] = [self._combined(self._pending[start:])]
 
     def _merge(self) -> pl.DataFrame:
         if len(self._pending) > 1:
-            merged = (
-                pl.concat(self._pending, how="vertical_relaxed")
-                .group_by([*self._group, PANE])
-                .agg([*self._combine, pl.col(EMITTED_BEFORE).max()])
-            )
-            self._pending = [merged]
+            self._pending = [self._combined(self._pending)]
         return self._pending[0] if self._pending else pl.DataFrame()
+
+    def _combined(self, partials: list[pl.DataFrame]) -> pl.DataFrame:
+        return (
+            pl.concat(partials, how="vertical_relaxed")
+            .group_by([*self._group, PANE])
+            .agg([*self._combine, pl.col(EMITTED_BEFORE).max()])
+        )
 
     def emit(self, before: int) -> pl.DataFrame | None:
         """Merged partials (group, `START`, `END`) of the windows that end at or before
