@@ -68,6 +68,10 @@ class Collect:
     def rows(self) -> list[dict[str, object]]:
         return [row for m in self.messages if isinstance(m, Batch) for row in pl.DataFrame(m.data).to_dicts()]
 
+    def rows_by_window(self) -> list[dict[str, object]]:
+        """The rows by window start, then key: a window's rows come out in no set order."""
+        return sorted(self.rows(), key=lambda r: (r["_window_start"], r["k"]))  # type: ignore[arg-type,return-value]
+
 
 class Forward:
     """Feeds one operator's output to the next (as a chain does)."""
@@ -218,7 +222,7 @@ def test_tumble_and_hop_windows_equal_a_plain_computation(size_ms: int, slide_ms
         dataflow_pb2.WindowAggregateSpec(window=kind, size_ms=size_ms, slide_ms=slide_ms)
     )
     collect = run(window, rows, delay_ms=500)
-    got = collect.rows()
+    got = collect.rows_by_window()
     assert got == approx(expected_windows(rows, size_ms, slide_ms))
     # Windows came out as watermarks passed them, not all at the end.
     assert sum(isinstance(m, Batch) for m in collect.messages) > 10
@@ -229,7 +233,7 @@ def test_session_windows_equal_a_plain_computation() -> None:
     rows = [r for i, r in enumerate(generated_rows(3000)) if (i // 40) % 3 != 0]  # leave gaps
     window = window_operator(dataflow_pb2.WindowAggregateSpec(window=Kind.WINDOW_KIND_SESSION, gap_ms=300))
     # Sessions come out in the order they end; compare in the order they start.
-    got = sorted(run(window, rows, delay_ms=500).rows(), key=lambda r: (r["_window_start"], r["k"]))  # type: ignore[arg-type,return-value]
+    got = run(window, rows, delay_ms=500).rows_by_window()
     assert got == approx(expected_sessions(rows, 300))
 
 
@@ -259,7 +263,7 @@ def test_late_rows_are_dropped_and_counted() -> None:
     late = len(rows) - len(accepted)
     assert late > 0
     assert window.context.metrics.warnings == late
-    assert collect.rows() == approx(expected_windows(accepted, 1000, 1000))
+    assert collect.rows_by_window() == approx(expected_windows(accepted, 1000, 1000))
 
 
 class KeyRouter:
@@ -312,7 +316,7 @@ def test_windows_across_restores_at_parallelism_1_then_3_then_2(tmp_path: Path) 
         assert checkpoint
     for subtask in subtasks:
         subtask.finish(collect)
-    combined = sorted(collect.rows(), key=lambda r: (r["_window_start"], r["k"]))  # type: ignore[arg-type,return-value]
+    combined = collect.rows_by_window()
     assert combined == approx(expected_windows(rows, 2000, 1000))
 
 

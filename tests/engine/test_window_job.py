@@ -221,7 +221,7 @@ def test_windows_over_a_view_and_from_a_subquery_keep_event_time() -> None:
         .sort("ws", "key")
     )
     assert expected.height > 10
-    assert as_frame(got, "ws").to_dicts() == expected.to_dicts()
+    assert as_frame(got, "ws").sort("ws", "key").to_dicts() == expected.to_dicts()
 
 
 @pytest.mark.usefixtures("ticks")

@@ -194,7 +194,7 @@ class WindowAggregateOperator(KeyedStateOperator):
         if self._window_column:
             columns.append(pl.struct(start=start, end=end).alias(self._window_column))
         columns += self._finals
-        result = due.sort([START, *self._keys]).select(columns)
+        result = due.sort(START).select(columns)
         output.emit(Batch(to_record_batch(result), read_time_ns))
 
     # Checkpoints
