@@ -26,6 +26,7 @@ import sqlglot
 from sqlglot import exp
 
 from services.worker.engine.errors import RecordError
+from services.worker.engine.json_lines import json_lines
 from services.worker.engine.row_schema import RowSchema
 from services.worker.engine.sql_dialect import SQL_DIALECT
 from services.worker.engine.sql_types import UnsupportedTypeError, polars_type, sql_type_name
@@ -136,7 +137,7 @@ def check_guards(frame: pl.DataFrame, guards: Sequence[Guard]) -> None:
     hits = frame.select([g.condition.any().alias(f"g{i}") for i, g in enumerate(guards)]).row(0)
     for guard, hit in zip(guards, hits, strict=True):
         if hit:
-            record = frame.filter(guard.condition).head(1).write_ndjson().strip()
+            record = json_lines(frame.filter(guard.condition).head(1)).strip()
             raise RecordError(guard.message, record)
 
 

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from services.paths import PathPolicy
 from services.worker.engine.envelope import Batch
 from services.worker.engine.frames import to_frame
+from services.worker.engine.json_lines import json_lines
 from services.worker.engine.operators.base import STAGED_EPOCH_COLUMN, Output, SinkOperator
 from services.worker.engine.operators.file_options import check_known, checked_path, choice
 from services.worker.engine.row_schema import RowSchema
@@ -51,7 +52,7 @@ class _PartFile:
         if self._parquet is not None:
             self._parquet.write_batch(batch)
         else:
-            self._stream.write(to_frame(batch).write_ndjson().encode())
+            self._stream.write(json_lines(to_frame(batch)).encode())
 
     def close(self) -> None:
         """Finish the file durably (it may be committed by a later process)."""

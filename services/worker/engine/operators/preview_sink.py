@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from services.worker.engine.envelope import Batch
 from services.worker.engine.frames import to_frame
+from services.worker.engine.json_lines import json_lines
 from services.worker.engine.operators.base import STAGED_EPOCH_COLUMN, SinkOperator
 from services.worker.engine.row_schema import RowSchema
 from weir.v1 import dataflow_pb2
@@ -53,7 +54,7 @@ class PreviewSink(SinkOperator):
         room = context.telemetry.preview_room(context.job_id, context.operator_id) - self._held_rows
         rows: list[str] = []
         if room > 0:
-            rows = to_frame(batch.data).head(room).write_ndjson().splitlines()
+            rows = json_lines(to_frame(batch.data).head(room)).splitlines()
         if not context.transactional:
             context.telemetry.add_preview(context.job_id, context.operator_id, rows, batch.num_rows)
             return

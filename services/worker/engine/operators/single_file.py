@@ -26,6 +26,7 @@ from services.paths import PathPolicy
 from services.worker.engine.envelope import Batch
 from services.worker.engine.errors import ConnectorOptionError, RecordError
 from services.worker.engine.frames import to_frame, to_record_batch
+from services.worker.engine.json_lines import json_lines
 from services.worker.engine.operators.base import EXHAUSTED, Poll, SinkOperator, SourceOperator
 from services.worker.engine.operators.file_options import check_known, checked_path, choice
 from services.worker.engine.row_schema import RowSchema
@@ -159,7 +160,7 @@ class SingleFileSink(SinkOperator):
             # O_APPEND: one write per batch, so subtasks writing the same file never
             # interleave inside a batch.
             self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        data = to_frame(batch.data).write_ndjson().encode()
+        data = json_lines(to_frame(batch.data)).encode()
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view) :]
