@@ -111,8 +111,15 @@ BID_TYPE = pa.struct(
         ("extra", _TEXT),
     ]
 )
+# `_timestamp` is each event's time (as its struct's `datetime`): the table's event time,
+# as Arroyo's hidden `_timestamp` column is (see planner/catalog.py).
 NEXMARK_ARROW_SCHEMA = pa.schema(
-    [pa.field("person", PERSON_TYPE), pa.field("auction", AUCTION_TYPE), pa.field("bid", BID_TYPE)]
+    [
+        pa.field("person", PERSON_TYPE),
+        pa.field("auction", AUCTION_TYPE),
+        pa.field("bid", BID_TYPE),
+        pa.field("_timestamp", _TIMESTAMP, nullable=False),
+    ]
 )
 NEXMARK_COLUMNS = frozenset(NEXMARK_ARROW_SCHEMA.names)
 
@@ -261,6 +268,9 @@ class NexmarkGenerator:
             bid = self._bids(every, is_bid, times, None if reads is None else reads.fields["bid"])
             arrays.append(bid)
             fields.append(pa.field("bid", bid.type))
+        if "_timestamp" in columns:
+            arrays.append(times)
+            fields.append(NEXMARK_ARROW_SCHEMA.field("_timestamp"))
         if not arrays:
             raise ValueError(f"no nexmark column among {sorted(columns)}")
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))

@@ -8,7 +8,9 @@ Options (Arroyo's, plus a bound and a seed for reproducible runs):
   defaults to `event_rate`, or to Nexmark's 10,000 when unpaced, so that event times do
   not depend on how fast a machine generates them.
 
-Columns: `person`, `auction`, `bid`, nullable structs, exactly one non-null per row. Only
+Columns: `person`, `auction`, `bid`, nullable structs, exactly one non-null per row, and
+`_timestamp`, the event's time: the table's event time, as in Arroyo, so that windows
+over it are event-time windows (watermarks trail the latest event exactly). Only
 the columns (and bid fields) the query reads are generated (`read_only`): `bid.price`
 alone costs a fraction of whole events.
 
@@ -50,7 +52,7 @@ BATCH_INTERVAL_S = 0.01
 DEFAULT_FIRST_EVENT_RATE = 10_000.0
 
 NEXMARK_SCHEMA = RowSchema(
-    Field(f.name, pl.DataFrame(pa.table({f.name: pa.nulls(0, f.type)})).schema[f.name], True)
+    Field(f.name, pl.DataFrame(pa.table({f.name: pa.nulls(0, f.type)})).schema[f.name], f.nullable)
     for f in NEXMARK_ARROW_SCHEMA
 )
 _OPTIONS = ("event_rate", "events", "seed", "first_event_rate")
@@ -137,7 +139,7 @@ class NexmarkSource(SourceOperator):
     def read_only(self, reads: ColumnReads) -> None:
         # A batch needs a column to carry its rows: with none read, the cheapest one.
         known = {name: fields for name, fields in reads.fields.items() if name in NEXMARK_COLUMNS}
-        self._reads = ColumnReads(known or {"person": None})
+        self._reads = ColumnReads(known or {"_timestamp": None})
 
     def poll(self) -> Poll:
         first = self._blocks.peek() * self._block_events

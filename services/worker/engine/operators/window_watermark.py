@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.envelope import Batch, Watermark
 from services.worker.engine.frames import to_frame
 from services.worker.engine.operators.base import Operator, Output
@@ -31,6 +32,9 @@ class WatermarkOperator(Operator):
             raise ValueError(f"watermark column {self._column!r} is not a TIMESTAMP column of {input_schema}")
         self._max_time_ms: int | None = None
         self._emitted_ms: int | None = None
+
+    def columns_read(self, wanted: ColumnReads | None) -> ColumnReads | None:
+        return None if wanted is None else wanted | ColumnReads.whole([self._column])
 
     def process_batch(self, batch: Batch, output: Output) -> None:
         output.emit(batch)
