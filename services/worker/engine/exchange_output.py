@@ -58,11 +58,11 @@ class ByKeyHash(Routing):
     def route(self, batch: Batch, writers: Sequence[ChannelWriter]) -> None:
         if batch.num_rows == 0:
             return
-        frame = to_frame(batch.data)
-        owner = owners(key_hashes(frame, self._keys), len(writers))
         if len(writers) == 1:
             writers[0].send(batch)
             return
+        frame = to_frame(batch.data)
+        owner = owners(key_hashes(frame, self._keys), len(writers))
         parts = frame.with_columns(owner.alias(_OWNER)).partition_by(_OWNER, as_dict=True, include_key=False)
         for (target,), part in parts.items():
             assert isinstance(target, int)
