@@ -474,8 +474,10 @@ class _Planner:
             None if condition.left_keys else 1,
             window_join=spec,
         )
-        builder.shuffle(left_upstream, join_id, condition.left_keys)
-        builder.shuffle(right_relation.upstream, join_id, condition.right_keys)
+        # Routed by keys and window: a join key alone can be skewed (q5 joins on counts,
+        # mostly 1), while every window has its own rows.
+        builder.shuffle(left_upstream, join_id, [*condition.left_keys, left.window.column])
+        builder.shuffle(right_relation.upstream, join_id, [*condition.right_keys, right.window.column])
         operator = dataflow_pb2.Operator(id=join_id, window_join=spec)
         schema = WindowJoinOperator(operator, marked_schema).output_schema
         select.set(

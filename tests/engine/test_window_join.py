@@ -183,14 +183,14 @@ def side_rows(count: int, seed: int, left: bool) -> pl.DataFrame:
 
 
 class KeyRouter:
-    """Routes each batch's rows to the subtask owning their key, as the shuffle does."""
+    """Routes each batch's rows to the subtask owning their key and window, as the shuffle does."""
 
     def __init__(self, subtasks: list[Operator], collect: Collect) -> None:
         self.subtasks = subtasks
         self.collect = collect
 
-    def send(self, frame: pl.DataFrame, key: str) -> None:
-        routed = frame.with_columns(owners(key_hashes(frame, [key]), len(self.subtasks)).alias("__owner"))
+    def send(self, frame: pl.DataFrame, keys: list[str]) -> None:
+        routed = frame.with_columns(owners(key_hashes(frame, keys), len(self.subtasks)).alias("__owner"))
         for index, subtask in enumerate(self.subtasks):
             part = routed.filter(pl.col("__owner") == index).drop("__owner")
             if part.height:
@@ -221,9 +221,9 @@ def test_held_rows_survive_restores_at_parallelism_1_then_3_then_2(tmp_path: Pat
             operator.restore(checkpoint)  # before open, as tasks do
             subtasks.append(opened(operator, index, parallelism))
         router = KeyRouter(subtasks, collect)
-        for frame, key, size in ((left, "k", 300), (right, "key", 234)):
+        for frame, keys, size in ((left, ["k", "window"], 300), (right, ["key", "w"], 234)):
             for offset in range(third * size, min((third + 1) * size, frame.height), 50):
-                router.send(frame.slice(offset, min(50, (third + 1) * size - offset)), key)
+                router.send(frame.slice(offset, min(50, (third + 1) * size - offset)), keys)
         if watermark_ms is not None:
             emitted = len(collect.rows())
             router.watermark(watermark_ms)

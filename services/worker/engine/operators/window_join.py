@@ -2,7 +2,8 @@
 window join): `... FROM (SELECT ..., TUMBLE(..) AS window ... GROUP BY ..) A JOIN (..) B
 ON A.k = B.k AND A.window = B.window`.
 
-Both inputs reach the operator hash-shuffled by their join keys, merged into one stream by
+Both inputs reach the operator hash-shuffled by their join keys and window (a join key
+alone may be skewed), merged into one stream by
 the task's input gate; the marker column only the left input carries tells them apart.
 Rows are held per side until the watermark passes their window's end — by then both
 windowed aggregates upstream have emitted that window, since each emits a window before
@@ -15,8 +16,8 @@ tumbling or hopping window, whose windows of one end have one start. NULL keys m
 nothing, as in SQL.
 
 State (checkpointed at barriers): the held rows of both sides in one table, a `_side`
-column saying whose, and the `_key_hash` of each row's join keys (the same hash the
-shuffle routed them by), so a restore at another parallelism keeps what its key range owns.
+column saying whose, and the `_key_hash` of each row's join keys and window (the same
+hash the shuffle routed them by), so a restore at another parallelism keeps what its key range owns.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class WindowJoinOperator(KeyedStateOperator):
         for side in (self._left, self._right):
             held = side.held()
             if held.height:
-                hashes = key_hashes(held, side.keys)
+                hashes = key_hashes(held, [*side.keys, side.window_column])
                 parts.append(held.with_columns(hashes, pl.lit(side.index, pl.Int8).alias(_SIDE)))
         if not parts:
             return None
