@@ -30,6 +30,8 @@ class DataflowOperators:
             self._outgoing.setdefault(edge.source_operator_id, []).append(edge)
         self._schemas: dict[str, RowSchema] = {}
         self._built: dict[str, Operator] = {}
+        # Memoized: paths that fork and meet again (a join of two aggregates) ask twice.
+        self._read_after: dict[str, ColumnReads | None] = {}
 
     def input_schema(self, operator_id: str) -> RowSchema:
         """The schema of the rows `operator_id` receives. With several inputs (UNION ALL)
@@ -52,7 +54,11 @@ class DataflowOperators:
 
     def columns_read_after(self, operator_id: str) -> ColumnReads | None:
         """What the operators after `operator_id` read of its output (None: possibly all)."""
-        edges = self._outgoing.get(operator_id)
+        if operator_id not in self._read_after:
+            self._read_after[operator_id] = self._read_by_all(self._outgoing.get(operator_id, []))
+        return self._read_after[operator_id]
+
+    def _read_by_all(self, edges: list[dataflow_pb2.Edge]) -> ColumnReads | None:
         if not edges:
             return None
         read = ColumnReads({})

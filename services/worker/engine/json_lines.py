@@ -44,13 +44,7 @@ def _with_iso_timestamps(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
         )
         # pl.struct is never NULL itself: keep the NULL rows NULL.
         return pl.when(expr.is_null()).then(None).otherwise(rebuilt)
-    if isinstance(dtype, pl.List | pl.Array):
+    if isinstance(dtype, pl.List):
         inner = _with_iso_timestamps(pl.element(), dtype.inner)
-        return (
-            None
-            if inner is None
-            else expr.list.eval(inner)
-            if isinstance(dtype, pl.List)
-            else expr.arr.eval(inner)
-        )
+        return None if inner is None else expr.list.eval(inner)
     return None

@@ -142,7 +142,7 @@ class WindowAggregateOperator(KeyedStateOperator):
             frame = frame.with_columns(times.alias(TIME))
             earliest = times.min()
             # In order (the usual case): no row to drop, so no copy of the batch to make.
-            if earliest is None or earliest < self._late_before:  # type: ignore[operator]
+            if earliest is None or earliest < self._late_before:
                 on_time = frame.filter(pl.col(TIME) >= self._late_before)
                 if on_time.height < frame.height:
                     self._count_late(frame.height - on_time.height)
