@@ -8,7 +8,7 @@ Routing (decided by `routing_for`):
 - forward between equal parallelisms: everything to the target with the same index;
 - forward between different parallelisms: whole batches round-robin (a rebalance);
 - shuffle: each row to the owner of its key hash (key_ranges.py), split with one
-  vectorized hash and one `partition_by`, never per row in Python.
+  vectorized hash, one sort by owner and one take, never per row in Python.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ import abc
 import itertools
 from collections.abc import Sequence
 
+import numpy as np
+
 from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.envelope import Batch, Message
 from services.worker.engine.exchange_writers import ChannelWriter
-from services.worker.engine.frames import to_frame, to_record_batch
+from services.worker.engine.frames import to_frame
 from services.worker.engine.key_ranges import owners
 from services.worker.engine.operators.key_by import key_hashes
 from weir.v1 import dataflow_pb2
-
-_OWNER = "__weir_owner"
 
 
 class Routing(abc.ABC):
@@ -61,12 +61,15 @@ class ByKeyHash(Routing):
         if len(writers) == 1:
             writers[0].send(batch)
             return
-        frame = to_frame(batch.data)
-        owner = owners(key_hashes(frame, self._keys), len(writers))
-        parts = frame.with_columns(owner.alias(_OWNER)).partition_by(_OWNER, as_dict=True, include_key=False)
-        for (target,), part in parts.items():
-            assert isinstance(target, int)
-            writers[target].send(Batch(to_record_batch(part), batch.read_time_ns))
+        owner = owners(key_hashes(to_frame(batch.data), self._keys), len(writers)).to_numpy()
+        # One stable sort by owner and one take: each target's rows are then one slice, in
+        # their order (cheaper than Polars' partition_by on a few targets).
+        grouped = batch.data.take(np.argsort(owner, kind="stable"))
+        start = 0
+        for target, count in enumerate(np.bincount(owner, minlength=len(writers))):
+            if count:
+                writers[target].send(Batch(grouped.slice(start, count), batch.read_time_ns))
+            start += count
 
 
 def sends_to_own_index_only(
