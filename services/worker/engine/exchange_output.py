@@ -22,7 +22,7 @@ import numpy as np
 from services.worker.engine.column_reads import ColumnReads
 from services.worker.engine.envelope import Batch, Message
 from services.worker.engine.exchange_writers import ChannelWriter
-from services.worker.engine.frames import to_frame
+from services.worker.engine.frames import to_frame, to_record_batch
 from services.worker.engine.key_ranges import owners
 from services.worker.engine.operators.key_by import key_hashes
 from weir.v1 import dataflow_pb2
@@ -61,10 +61,12 @@ class ByKeyHash(Routing):
         if len(writers) == 1:
             writers[0].send(batch)
             return
-        owner = owners(key_hashes(to_frame(batch.data), self._keys), len(writers)).to_numpy()
-        # One stable sort by owner and one take: each target's rows are then one slice, in
-        # their order (cheaper than Polars' partition_by on a few targets).
-        grouped = batch.data.take(np.argsort(owner, kind="stable"))
+        frame = to_frame(batch.data)
+        owner = owners(key_hashes(frame, self._keys), len(writers)).to_numpy()
+        # One stable sort by owner and one gather: each target's rows are then one slice,
+        # in their order (cheaper than Polars' partition_by on a few targets). Polars
+        # gathers, since Arrow's take has no kernel for string views.
+        grouped = to_record_batch(frame[np.argsort(owner, kind="stable")])
         start = 0
         for target, count in enumerate(np.bincount(owner, minlength=len(writers))):
             if count:
