@@ -81,6 +81,12 @@ def default_checkpoint_url(data_dir: Path) -> str:
 
 
 def _worker(args: argparse.Namespace) -> Coroutine[Any, Any, None]:
+    from services.worker.compute_threads import limit_compute_threads
+
+    if args.compute_threads < 0:
+        raise SystemExit("weir worker: --compute-threads must be 1 or more (0: one per core)")
+    if args.compute_threads:
+        limit_compute_threads(args.compute_threads)  # before the worker imports Polars
     from services.worker.main import WorkerConfig, run_worker
 
     if is_wildcard(args.host) and not args.advertise_host:
@@ -191,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--controller", required=True, help="host:port of the controller")
     worker.add_argument("--metrics", required=True, help="host:port of the metrics service")
     worker.add_argument("--slots", type=int, default=4)
+    worker.add_argument(
+        "--compute-threads",
+        type=int,
+        default=0,
+        help="threads Polars may use in this worker (default: one per core; "
+        "weir up gives each worker its share of the cores)",
+    )
     worker.add_argument(
         "--advertise-host",
         default="",

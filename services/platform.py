@@ -23,6 +23,7 @@ from pathlib import Path
 from services.demo import ensure_demo_pipeline, mint_demo_token
 from services.security import process_security
 from services.serving import wait_for_termination_signal
+from services.worker.compute_threads import machine_share
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,9 @@ class Platform:
             metrics_address,
             "--slots",
             str(self.config.slots),
+            # The workers share this machine: each gets its share of the cores for Polars.
+            "--compute-threads",
+            str(machine_share(self.config.workers)),
         ]
 
     async def _start(self, child: Child) -> str:
