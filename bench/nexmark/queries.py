@@ -30,10 +30,6 @@ def _per_batch(compute: Callable[[pl.DataFrame], pl.DataFrame]) -> Callable[[Ite
     return run
 
 
-def _bids(frame: pl.DataFrame, *fields: str) -> pl.DataFrame:
-    return frame.filter(BIDS).select(pl.col("bid").struct.field(*fields))
-
-
 # The windowed queries run on event time (nexmark's `_timestamp`): their ceilings compute
 # every window too, as partials per batch merged at the end.
 TIME = pl.col("_timestamp")

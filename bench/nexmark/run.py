@@ -7,8 +7,8 @@ query and parallelism creates a pipeline `nexmark (bounded, as fast as possible)
 - events/s per core: events / CPU seconds the worker processes spent (from /proc);
 - peak RSS per worker: the largest VmHWM of a worker, reset before each run;
 - the bare Polars ceiling: the same generator batches (only the columns and fields the
-  query reads, as Weir's source generates them) and the same computation in a plain Polars loop in
-  this process (events per CPU second), and the ratio of the two.
+  query reads, as Weir's source generates them) and the same computation in a plain
+  Polars loop in this process (events per CPU second), and the ratio of the two.
 Prints a table, asserts nothing. Run from the repository root:
 
     .venv/bin/python bench/nexmark/run.py [--events N] [--parallelism 1,2] [--workers 2]

@@ -116,20 +116,25 @@ def test_restoring_at_another_parallelism_hands_out_every_unread_block_once() ->
     assert sorted(produced) == list(range(60))
 
 
+def _preview(query: str, parallelism: int) -> tuple[int, list[dict]]:
+    """Run `query` (a bare SELECT) to its end: rows the preview received, and those it kept."""
+    job = start_job(query, parallelism=parallelism)
+    job.wait_ended()
+    telemetry = job.telemetry.drain()
+    (sink,) = telemetry.preview_received
+    return telemetry.preview_received[sink], [json.loads(r) for r in telemetry.preview_rows[sink]]
+
+
 def test_struct_fields_in_sql_equal_an_independent_computation() -> None:
-    job = start_job(
+    received, rows = _preview(
         "CREATE TABLE nexmark WITH (connector = 'nexmark', event_rate = '0', events = '5000');\n"
         "SELECT bid.auction, bid.price * 908 / 1000 AS euros, nexmark.bid.bidder AS who\n"
         "FROM nexmark WHERE bid IS NOT NULL AND bid.auction % 123 <> 0",
         parallelism=2,
     )
-    job.wait_ended()
-    telemetry = job.telemetry.drain()
-    (sink,) = telemetry.preview_received
     bids = _events(0, 5000).select(pl.col("bid").struct.unnest()).drop_nulls("auction")
     expected = bids.filter(pl.col("auction") % 123 != 0)
-    assert telemetry.preview_received[sink] == expected.height
-    rows = [json.loads(r) for r in telemetry.preview_rows[sink]]
+    assert received == expected.height
     got = {(r["auction"], r["euros"], r["who"]) for r in rows}
     wanted = set(
         expected.select("auction", (pl.col("price") * 908 // 1000).alias("euros"), "bidder").iter_rows()
@@ -217,7 +222,7 @@ def test_windows_over_nexmark_run_on_its_event_time() -> None:
     """Nexmark q7's shape (each 10 s window's highest bids: an aggregate joined with its
     window's maximum) at parallelism 2 equals the same per event-time window in Polars."""
     events = 300_000
-    job = start_job(
+    _, rows = _preview(
         f"CREATE TABLE nexmark WITH (connector = 'nexmark', event_rate = '0', events = '{events}');\n"
         "SELECT B.auction, B.price, B.window.start AS ws FROM ("
         " SELECT bid.auction AS auction, max(bid.price) AS price, TUMBLE(INTERVAL '10' SECOND) AS window"
@@ -226,10 +231,7 @@ def test_windows_over_nexmark_run_on_its_event_time() -> None:
         " WHERE bid IS NOT NULL GROUP BY window) B1 ON B.price = B1.maxprice AND B.window = B1.window",
         parallelism=2,
     )
-    job.wait_ended()
-    telemetry = job.telemetry.drain()
-    (sink,) = telemetry.preview_received
-    got = sorted((r["ws"], r["auction"], r["price"]) for r in map(json.loads, telemetry.preview_rows[sink]))
+    got = sorted((r["ws"], r["auction"], r["price"]) for r in rows)
     bids = (
         _events(0, events)
         .filter(pl.col("bid").is_not_null())
