@@ -3,8 +3,8 @@ window join): `... FROM (SELECT ..., TUMBLE(..) AS window ... GROUP BY ..) A JOI
 ON A.k = B.k AND A.window = B.window`.
 
 Both inputs reach the operator hash-shuffled by their join keys and window (a join key
-alone may be skewed), merged into one stream by
-the task's input gate; the marker column only the left input carries tells them apart.
+alone may be skewed), merged into one stream by the task's input gate; the marker column
+only the left input carries tells them apart.
 Rows are held per side until the watermark passes their window's end — by then both
 windowed aggregates upstream have emitted that window, since each emits a window before
 passing on the watermark that completes it, and the gate's watermark is the least of its
@@ -17,7 +17,8 @@ nothing, as in SQL.
 
 State (checkpointed at barriers): the held rows of both sides in one table, a `_side`
 column saying whose, and the `_key_hash` of each row's join keys and window (the same
-hash the shuffle routed them by), so a restore at another parallelism keeps what its key range owns.
+hash the shuffle routed them by), so a restore at another parallelism keeps what its key
+range owns.
 """
 
 from __future__ import annotations
